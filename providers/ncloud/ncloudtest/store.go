@@ -46,12 +46,12 @@ type policy struct {
 
 type subAccount struct {
 	id, loginID, name, email, memo string
-	no                              int
-	apiGatewayAccess, console       bool
-	needPasswordReset               bool
-	policies                        []string // policy ids, attach order
-	keys                            []string // access key ids, create order
-	created, modified               time.Time
+	no                             int
+	apiGatewayAccess, console      bool
+	needPasswordReset              bool
+	policies                       []string // policy ids, attach order
+	keys                           []string // access key ids, create order
+	created, modified              time.Time
 }
 
 type accessKey struct {
