@@ -56,6 +56,13 @@ func (r response) gwError(t *testing.T) gatewayErrorBody {
 
 func (c *client) do(method, path string, body any) response {
 	c.t.Helper()
+	r, err := c.tryDo(method, path, body)
+	require.NoError(c.t, err)
+	return r
+}
+
+// tryDo is do without assertions, safe to call from any goroutine.
+func (c *client) tryDo(method, path string, body any) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		switch b := body.(type) {
@@ -63,18 +70,24 @@ func (c *client) do(method, path string, body any) response {
 			rd = bytes.NewBufferString(b)
 		default:
 			buf, err := json.Marshal(b)
-			require.NoError(c.t, err)
+			if err != nil {
+				return response{}, err
+			}
 			rd = bytes.NewReader(buf)
 		}
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
-	require.NoError(c.t, err)
+	if err != nil {
+		return response{}, err
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	ts := strconv.FormatInt(c.clock().UnixMilli(), 10)
 	sig, err := ncphmac.NewSigner(c.sk, crypto.SHA256).Sign(method, c.base+path, c.ak, ts)
-	require.NoError(c.t, err)
+	if err != nil {
+		return response{}, err
+	}
 	req.Header.Set(headerTimestamp, ts)
 	req.Header.Set(headerAccessKey, c.ak)
 	req.Header.Set(c.sigHdr, sig)
@@ -82,11 +95,12 @@ func (c *client) do(method, path string, body any) response {
 		c.tamperFn(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(c.t, err)
+	if err != nil {
+		return response{}, err
+	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
-	return response{status: resp.StatusCode, body: out}
+	return response{status: resp.StatusCode, body: out}, err
 }
 
 // createSubV1 creates a sub account through v1 and returns its id.

@@ -118,7 +118,8 @@ func (s *Server) RootCredentials() (accessKey, secretKey string) {
 }
 
 // SetClock replaces the server clock (used for timestamps, STS expiry and
-// the skew check); nil restores time.Now.
+// the skew check); nil restores time.Now. Clients must then stamp their
+// requests from the same clock, or they are refused as skewed.
 func (s *Server) SetClock(now func() time.Time) {
 	if now == nil {
 		now = time.Now
