@@ -129,3 +129,5 @@ func trustAccount(account string) string {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func nopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
