@@ -1,0 +1,200 @@
+// Package plugin is the Vault backend of vault-plugin-secrets-multicloud:
+// paths, storage, leases, WAL and dispatch to the cloud drivers of a
+// providers.Registry. It knows Vault and nothing about any cloud; it never
+// imports a driver.
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/locksutil"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/version"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+)
+
+// walRollbackMinAge is how old a WAL entry must be before Vault's rollback
+// manager undoes it. A create never takes longer than Vault's request
+// timeout (90 s), so 5 minutes (what Vault's AWS engine uses) never rolls
+// back a create still in flight.
+const walRollbackMinAge = 5 * time.Minute
+
+const backendHelp = `
+The multicloud secrets engine issues short-lived cloud credentials for
+several clouds from one mount: creds/<provider>/<role>. Each provider
+instance is configured at config/<provider>, its roles at
+roles/<provider>/<role>. Leases renew and revoke the credentials in the cloud.
+`
+
+// Factory returns a logical.Factory serving the given drivers.
+func Factory(reg *providers.Registry) logical.Factory {
+	return func(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+		b := New(reg)
+		if err := b.Setup(ctx, conf); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+}
+
+// Backend is the multicloud secrets backend.
+type Backend struct {
+	*framework.Backend
+
+	registry *providers.Registry
+
+	// instances caches one open Provider per configured instance; a
+	// config change or invalidation drops only that instance.
+	mu        sync.RWMutex
+	instances map[string]*instance
+
+	// configLocks serialise config writes and deletes per instance.
+	configLocks []*locksutil.LockEntry
+}
+
+// instance is an open provider with the config it was opened from.
+type instance struct {
+	cfg      *storedConfig
+	provider providers.Provider
+}
+
+// New returns an unconfigured backend; Factory calls Setup on it.
+func New(reg *providers.Registry) *Backend {
+	b := &Backend{
+		registry:    reg,
+		instances:   map[string]*instance{},
+		configLocks: locksutil.CreateLocks(),
+	}
+	b.Backend = &framework.Backend{
+		Help:        strings.TrimSpace(backendHelp),
+		BackendType: logical.TypeLogical,
+		PathsSpecial: &logical.Paths{
+			SealWrapStorage: []string{"config/"},
+			LocalStorage:    []string{framework.WALPrefix},
+		},
+		Paths: framework.PathAppend(
+			b.pathProviders(),
+			b.pathConfig(),
+			b.pathRoles(),
+			b.pathCreds(),
+		),
+		Secrets:           []*framework.Secret{b.secretCredential()},
+		WALRollback:       b.walRollback,
+		WALRollbackMinAge: walRollbackMinAge,
+		Invalidate:        b.invalidate,
+		Clean:             b.clean,
+		RunningVersion:    version.Version,
+	}
+	return b
+}
+
+// invalidate drops the cached provider of a config that changed on another
+// node (or was written here).
+func (b *Backend) invalidate(_ context.Context, key string) {
+	if name, ok := strings.CutPrefix(key, configPrefix); ok {
+		b.dropInstance(name)
+	}
+}
+
+// clean closes every open provider when the backend is unmounted or
+// reloaded.
+func (b *Backend) clean(_ context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, inst := range b.instances {
+		_ = inst.provider.Close()
+		delete(b.instances, name)
+	}
+}
+
+func (b *Backend) dropInstance(name string) {
+	b.mu.Lock()
+	inst := b.instances[name]
+	delete(b.instances, name)
+	b.mu.Unlock()
+	if inst != nil {
+		_ = inst.provider.Close()
+	}
+}
+
+// errNotConfigured is returned when a provider instance has no config.
+type errNotConfigured struct{ name string }
+
+func (e *errNotConfigured) Error() string {
+	return fmt.Sprintf("provider %q is not configured (write config/%s first)", e.name, e.name)
+}
+
+// provider returns the open Provider of an instance, opening it from the
+// stored config on first use (read lock, then write lock with a second
+// check, as Vault's own engines cache clients).
+func (b *Backend) provider(ctx context.Context, s logical.Storage, name string) (*instance, error) {
+	b.mu.RLock()
+	inst := b.instances[name]
+	b.mu.RUnlock()
+	if inst != nil {
+		return inst, nil
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if inst := b.instances[name]; inst != nil {
+		return inst, nil
+	}
+	cfg, err := loadConfig(ctx, s, name)
+	if err != nil {
+		return nil, err
+	}
+	if cfg == nil {
+		return nil, &errNotConfigured{name: name}
+	}
+	p, err := b.open(ctx, name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	inst = &instance{cfg: cfg, provider: p}
+	b.instances[name] = inst
+	return inst, nil
+}
+
+// open opens a Provider on a stored config.
+func (b *Backend) open(ctx context.Context, name string, cfg *storedConfig) (providers.Provider, error) {
+	d, ok := b.registry.Driver(cfg.Driver)
+	if !ok {
+		return nil, fmt.Errorf("provider %q uses driver %q, which this plugin build does not have", name, cfg.Driver)
+	}
+	values, err := decodeValues(d.Info().ConfigFields, cfg.Values)
+	if err != nil {
+		return nil, fmt.Errorf("stored config of %q: %w", name, err)
+	}
+	return d.Open(ctx, providers.OpenRequest{
+		Instance: name,
+		Config:   values,
+		Logger:   b.Logger().Named(name),
+	})
+}
+
+// setInstance replaces the cached provider of an instance, closing the old.
+func (b *Backend) setInstance(name string, inst *instance) {
+	b.mu.Lock()
+	old := b.instances[name]
+	b.instances[name] = inst
+	b.mu.Unlock()
+	if old != nil && old.provider != inst.provider {
+		_ = old.provider.Close()
+	}
+}
+
+// driverInfo returns the info of an instance's driver.
+func (b *Backend) driverInfo(driver string) (providers.DriverInfo, error) {
+	d, ok := b.registry.Driver(driver)
+	if !ok {
+		return providers.DriverInfo{}, fmt.Errorf("driver %q is not in this plugin build", driver)
+	}
+	return d.Info(), nil
+}

@@ -1,0 +1,184 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/lease"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+)
+
+// secretTypeCredential is the one secret type of the backend.
+const secretTypeCredential = "multicloud_credential"
+
+// leaseDataVersion is the version of leaseData; bump it when its meaning
+// changes and keep reading the old versions.
+const leaseDataVersion = 1
+
+// leaseData is a lease's InternalData: the provider instance and exactly
+// what revoke and renew need, never a secret. Data is the driver's own
+// JSON, kept as a string so it survives Vault's JSON round trips intact.
+type leaseData struct {
+	Version        int    `json:"version"`
+	Provider       string `json:"provider"`
+	Driver         string `json:"driver"`
+	Role           string `json:"role"`
+	CredentialType string `json:"credential_type"`
+	RoleTTL        int64  `json:"role_ttl"`
+	RoleMaxTTL     int64  `json:"role_max_ttl"`
+	ExpiresAt      int64  `json:"expires_at,omitempty"`
+	Data           string `json:"data"`
+}
+
+func (l leaseData) toMap() (map[string]any, error) {
+	out := map[string]any{}
+	if err := decodeInto(l, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func parseLeaseData(m map[string]any) (*leaseData, error) {
+	var l leaseData
+	if err := decodeInto(m, &l); err != nil {
+		return nil, fmt.Errorf("lease internal data: %w", err)
+	}
+	if l.Version < 1 || l.Version > leaseDataVersion {
+		return nil, fmt.Errorf("lease internal data has version %d; this plugin reads up to %d", l.Version, leaseDataVersion)
+	}
+	if l.Provider == "" {
+		return nil, errors.New("lease internal data names no provider")
+	}
+	return &l, nil
+}
+
+func (l *leaseData) expiry() time.Time {
+	if l.ExpiresAt == 0 {
+		return time.Time{}
+	}
+	return time.Unix(l.ExpiresAt, 0)
+}
+
+func (b *Backend) secretCredential() *framework.Secret {
+	return &framework.Secret{
+		Type: secretTypeCredential,
+		Fields: map[string]*framework.FieldSchema{
+			"provider": {Type: framework.TypeString, Description: "Provider instance."},
+		},
+		Renew:  b.secretRenew,
+		Revoke: b.secretRevoke,
+	}
+}
+
+func (b *Backend) secretRenew(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	ld, err := parseLeaseData(req.Secret.InternalData)
+	if err != nil {
+		return nil, err
+	}
+	expiry := ld.expiry()
+	var warnings []string
+	inst, err := b.provider(ctx, req.Storage, ld.Provider)
+	switch {
+	case err == nil:
+		rr, err := inst.provider.Renew(ctx, &providers.RenewRequest{
+			CredentialType: ld.CredentialType,
+			Internal:       json.RawMessage(ld.Data),
+			Increment:      req.Secret.Increment,
+			IssueTime:      req.Secret.IssueTime,
+		})
+		if err != nil {
+			return respondErr(err)
+		}
+		if !rr.Expiry.IsZero() {
+			expiry = rr.Expiry
+		}
+		warnings = rr.Warnings
+	case errors.As(err, new(*errNotConfigured)):
+		// Renew is Vault-side; the recorded expiry is all it needs.
+	default:
+		return nil, err
+	}
+
+	// Current role limits apply; the ones recorded at issue when the role
+	// is gone.
+	roleTTL, roleMax := ld.RoleTTL, ld.RoleMaxTTL
+	if role, err := loadRole(ctx, req.Storage, ld.Provider, ld.Role); err != nil {
+		return nil, err
+	} else if role != nil {
+		roleTTL, roleMax = role.TTL, role.MaxTTL
+	}
+	g, err := lease.Renew(lease.RenewInput{
+		Increment: req.Secret.Increment,
+		Limits:    b.limits(roleTTL, roleMax),
+		IssueTime: req.Secret.IssueTime,
+		Now:       time.Now(),
+		Expiry:    expiry,
+	})
+	if err != nil {
+		return respondErr(badRequest(err.Error()))
+	}
+	resp := &logical.Response{Secret: req.Secret}
+	resp.Secret.TTL = g.TTL
+	resp.Secret.MaxTTL = g.MaxTTL
+	for _, w := range append(g.Warnings, warnings...) {
+		resp.AddWarning(w)
+	}
+	return resp, nil
+}
+
+func (b *Backend) secretRevoke(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	ld, err := parseLeaseData(req.Secret.InternalData)
+	if err != nil {
+		// Nothing this plugin version can do with the lease; a newer
+		// version may (a downgrade), so let Vault retry.
+		return nil, err
+	}
+	inst, err := b.provider(ctx, req.Storage, ld.Provider)
+	if err != nil {
+		return nil, err
+	}
+	rr, err := inst.provider.Revoke(ctx, &providers.RevokeRequest{CredentialType: ld.CredentialType, Internal: json.RawMessage(ld.Data)})
+	if err != nil {
+		if errors.Is(err, providers.ErrUnrecoverable) {
+			b.Logger().Error("revoke cannot succeed; the lease is marked irrevocable", "provider", ld.Provider, "role", ld.Role, "error", err)
+			// The sentinel itself, unwrapped: gRPC keeps only exact values.
+			return nil, logical.ErrUnrecoverable
+		}
+		return nil, fmt.Errorf("revoke %s credential of %s/%s: %w", ld.CredentialType, ld.Provider, ld.Role, err)
+	}
+	if len(rr.Warnings) == 0 {
+		return nil, nil
+	}
+	return &logical.Response{Warnings: rr.Warnings}, nil
+}
+
+// secretLike are substrings of JSON keys that must never appear in a
+// driver's internal data (which is stored with the lease).
+var secretLike = []string{"secret", "password", "private_key", "session_token"}
+
+// checkNoSecrets refuses internal data with a key that names a secret.
+func checkNoSecrets(internal json.RawMessage) error {
+	if len(internal) == 0 {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(internal, &m); err != nil {
+		return fmt.Errorf("driver internal data must be a JSON object: %w", err)
+	}
+	for k := range m {
+		lk := strings.ToLower(k)
+		for _, s := range secretLike {
+			if strings.Contains(lk, s) {
+				return fmt.Errorf("driver internal data has a key %q that looks like a secret; refusing to store it", k)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+)
+
+// walKindCreate is the WAL kind of an unfinished create.
+const walKindCreate = "create"
+
+// createWAL is the intent of one create, written before the driver's first
+// mutating call. Intent is the driver's own JSON (names of what it will
+// make; never a secret).
+type createWAL struct {
+	Provider string `json:"provider"`
+	Driver   string `json:"driver"`
+	Role     string `json:"role"`
+	Intent   string `json:"intent"`
+}
+
+// putCreateWAL is the one typed writer of walKindCreate entries.
+func putCreateWAL(ctx context.Context, s logical.Storage, w createWAL) (string, error) {
+	id, err := framework.PutWAL(ctx, s, walKindCreate, w)
+	if err != nil {
+		return "", fmt.Errorf("write WAL: %w", err)
+	}
+	return id, nil
+}
+
+// walRollback is called by Vault's rollback manager for WAL entries older
+// than WALRollbackMinAge. Returning nil deletes the entry.
+func (b *Backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
+	if kind != walKindCreate {
+		b.Logger().Warn("dropping WAL entry of unknown kind", "kind", kind)
+		return nil
+	}
+	var w createWAL
+	if err := decodeInto(data, &w); err != nil {
+		return fmt.Errorf("decode WAL entry: %w", err)
+	}
+	inst, err := b.provider(ctx, req.Storage, w.Provider)
+	if err != nil {
+		return fmt.Errorf("rollback of a create for provider %q: %w", w.Provider, err)
+	}
+	if err := inst.provider.Rollback(ctx, &providers.RollbackRequest{Intent: json.RawMessage(w.Intent)}); err != nil {
+		return fmt.Errorf("rollback of a create for %s/%s: %w", w.Provider, w.Role, err)
+	}
+	b.Logger().Info("rolled back an unfinished create", "provider", w.Provider, "role", w.Role)
+	return nil
+}
+
+// walEntriesFor counts the unfinished creates of a provider instance.
+func (b *Backend) walEntriesFor(ctx context.Context, s logical.Storage, name string) (int, error) {
+	ids, err := framework.ListWAL(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		e, err := framework.GetWAL(ctx, s, id)
+		if err != nil {
+			return 0, err
+		}
+		if e == nil || e.Kind != walKindCreate {
+			continue
+		}
+		var w createWAL
+		if err := decodeInto(e.Data, &w); err == nil && w.Provider == name {
+			n++
+		}
+	}
+	return n, nil
+}
