@@ -6,7 +6,16 @@
 // injection, call log and admin endpoints of internal/emulator.
 //
 // One Server answers both IAM and STS actions (dispatch is by Action), so
-// the same URL can be given as the IAM and the STS endpoint.
+// the same URL can be given as the IAM and the STS endpoint; the SigV4
+// credential scope must still name the service of the action ("iam" or
+// "sts"), as AWS requires.
+//
+// Like IAM, GetUserPolicy and GetRole return policy documents URL-encoded.
+//
+// Not emulated: IAM authorization (every authenticated caller may call
+// every action), conditions in trust policies (AssumeRole checks only the
+// Allow/Deny statements and their AWS principals), the effect of session
+// policies, and policy versions beyond v1.
 package awstest
 
 import (
@@ -133,8 +142,8 @@ func (s *Server) State() map[string]int {
 	return s.countsLocked()
 }
 
-// Reset restores the fixtures (objects only; faults and counters live in
-// Core, which POST /_emulator/reset also resets).
+// Reset restores the fixtures and the key delay of Options (faults and
+// counters live in Core, which POST /_emulator/reset also resets).
 func (s *Server) Reset() { s.resetState() }
 
 func (s *Server) resetState() {
