@@ -89,7 +89,8 @@ func errThrottling() *apiError {
 }
 
 // errServerFault is the 5xx answer: IAM calls it ServiceFailure, STS
-// (and requests whose action is unknown) InternalFailure.
+// InternalFailure. (A request whose action is unknown counts as IAM unless
+// its Version is STS's.)
 func errServerFault(svc string) *apiError {
 	if svc == svcIAM {
 		return newErr(http.StatusInternalServerError, "ServiceFailure",
