@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"sort"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
@@ -67,6 +68,7 @@ func (b *Backend) handleProvidersList(ctx context.Context, req *logical.Request,
 		keys = append(keys, name)
 		info[name] = map[string]any{"driver": driver}
 	}
+	sort.Strings(keys)
 	return logical.ListResponseWithInfo(keys, info), nil
 }
 
