@@ -1,0 +1,243 @@
+package ncloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+)
+
+// loginId rules (createsubaccount, checkloginid): 3-60 characters of
+// letters, digits and ". @ - _", starting with a letter.
+const (
+	maxLoginID   = 60
+	minLoginID   = 3
+	loginIDExtra = ".@-_"
+)
+
+// subIntent is the WAL intent of a sub_account create: the loginId alone
+// (the sub account id is only known once it exists).
+type subIntent struct {
+	LoginID string `json:"login_id"`
+}
+
+// subInternal is a sub_account lease's internal data (no secret).
+type subInternal struct {
+	SubAccountID string `json:"sub_account_id"`
+	LoginID      string `json:"login_id"`
+	AccessKey    string `json:"access_key"`
+}
+
+// loginVars are the fields of login_id_template.
+type loginVars struct {
+	Role, Instance, DisplayName, ID string
+}
+
+// parseLoginTemplate parses a template and checks that it uses .ID (so
+// every loginId is unique and rollback finds exactly its own).
+func parseLoginTemplate(s string) (*template.Template, error) {
+	if s == "" {
+		s = defaultLoginTemplate
+	}
+	t, err := template.New("login").Option("missingkey=error").Parse(s)
+	if err != nil {
+		return nil, providers.InvalidField(fieldLoginTemplate, "invalid template: %v", err)
+	}
+	const probe = "zzprobeidzzzz"
+	var b strings.Builder
+	if err := t.Execute(&b, loginVars{Role: "r", Instance: "i", DisplayName: "d", ID: probe}); err != nil {
+		return nil, providers.InvalidField(fieldLoginTemplate, "template fails: %v", err)
+	}
+	if !strings.Contains(b.String(), probe) {
+		return nil, providers.InvalidField(fieldLoginTemplate, "must contain {{.ID}} so every loginId is unique")
+	}
+	return t, nil
+}
+
+// loginID renders the template and fits it to the loginId rules, keeping
+// the id whole: other characters are replaced by '-', a leading non-letter
+// gets a "v" prefix, and the text around the id is shortened to 60.
+func loginID(tmpl string, v loginVars) (string, error) {
+	t, err := parseLoginTemplate(tmpl)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		return "", providers.InvalidField(fieldLoginTemplate, "template fails: %v", err)
+	}
+	s := sanitizeLogin(b.String())
+	if s == "" || !isASCIILetter(s[0]) {
+		s = "v" + s
+	}
+	if len(s) > maxLoginID {
+		i := strings.Index(s, v.ID)
+		pre, post := s[:i], s[i+len(v.ID):]
+		room := maxLoginID - len(v.ID)
+		if len(post) > room/2 {
+			post = post[:room/2]
+		}
+		if len(pre) > room-len(post) {
+			pre = pre[:room-len(post)]
+		}
+		s = pre + v.ID + post
+	}
+	if len(s) < minLoginID {
+		return "", providers.InvalidField(fieldLoginTemplate, "renders %q, shorter than 3 characters", s)
+	}
+	return s, nil
+}
+
+func sanitizeLogin(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isASCIILetter(c) || (c >= '0' && c <= '9') || strings.IndexByte(loginIDExtra, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
+
+func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+// resolvePolicies maps policy names (or ids) to policy ids by listing the
+// account's policies; an unknown one is a *FieldError.
+func (p *provider) resolvePolicies(ctx context.Context, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, providers.InvalidField(fieldPolicies, "at least one policy is required")
+	}
+	all, err := p.listPolicies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("resolve policies: %w", err)
+	}
+	byName := make(map[string]string, len(all))
+	byID := make(map[string]bool, len(all))
+	for _, pol := range all {
+		byName[pol.PolicyName] = pol.PolicyID
+		byID[pol.PolicyID] = true
+	}
+	seen := map[string]bool{}
+	var ids, unknown []string
+	for _, n := range names {
+		id, ok := byName[n]
+		if !ok && byID[n] {
+			id, ok = n, true
+		}
+		switch {
+		case !ok:
+			unknown = append(unknown, n)
+		case !seen[id]:
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, providers.InvalidField(fieldPolicies, "no such Ncloud policy: %s (give policy names or policy ids)", strings.Join(unknown, ", "))
+	}
+	return ids, nil
+}
+
+// prepareSubAccount decides the loginId.
+func (p *provider) prepareSubAccount(req *providers.CreateRequest) (json.RawMessage, error) {
+	id, err := loginID(req.RoleValues.String(fieldLoginTemplate), loginVars{Role: req.Role, Instance: req.Instance, DisplayName: req.DisplayName, ID: req.ID})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(subIntent{LoginID: id})
+}
+
+// createSubAccountCred creates the sub account, attaches the policies and
+// creates the access key. On failure it deletes what it made.
+func (p *provider) createSubAccountCred(ctx context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
+	var intent subIntent
+	if err := json.Unmarshal(req.Intent, &intent); err != nil || intent.LoginID == "" {
+		return nil, fmt.Errorf("sub_account create without a valid intent: %v", err)
+	}
+	policyIDs, err := p.resolvePolicies(ctx, req.RoleValues.Strings(fieldPolicies))
+	if err != nil {
+		return nil, err
+	}
+	subID, err := p.createSubAccount(ctx, intent.LoginID, "vault-"+req.ID)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*providers.CreateResponse, error) {
+		// Undo with a context of its own: the request's may be what failed.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*p.cfg.requestTimeout)
+		defer cancel()
+		if derr := p.deleteSubAccount(cctx, subID); derr != nil {
+			p.logger.Warn("deleting the sub account of a failed create failed; rollback will retry", "login_id", intent.LoginID, "sub_account_id", subID, "error", derr)
+			return nil, errors.Join(err, fmt.Errorf("cleanup: %w", derr))
+		}
+		return nil, err
+	}
+	if err := p.attachPolicies(ctx, subID, policyIDs); err != nil {
+		return fail(err)
+	}
+	key, err := p.createAccessKey(ctx, subID)
+	if err != nil {
+		return fail(err)
+	}
+	internal, err := json.Marshal(subInternal{SubAccountID: subID, LoginID: intent.LoginID, AccessKey: key.AccessKey})
+	if err != nil {
+		return fail(err)
+	}
+	p.logger.Info("created sub account", "role", req.Role, "login_id", intent.LoginID, "sub_account_id", subID, "access_key", key.AccessKey, "policies", len(policyIDs))
+	return &providers.CreateResponse{
+		Data: map[string]any{
+			"access_key":     key.AccessKey,
+			"secret_key":     key.KeySecret,
+			"sub_account_id": subID,
+			"login_id":       intent.LoginID,
+		},
+		Internal:  internal,
+		Renewable: true,
+	}, nil
+}
+
+// revokeSubAccount deletes the sub account with its keys in one cascading
+// call; a sub account already gone is success.
+func (p *provider) revokeSubAccount(ctx context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
+	var in subInternal
+	if err := decodeInternal(req.Internal, &in); err != nil {
+		return nil, err
+	}
+	if !isUUID(in.SubAccountID) {
+		return nil, fmt.Errorf("lease internal data has no valid sub_account_id: %w", providers.ErrUnrecoverable)
+	}
+	if err := p.deleteSubAccount(ctx, in.SubAccountID); err != nil {
+		return nil, fmt.Errorf("delete sub account %s (%s): %w", in.LoginID, in.SubAccountID, err)
+	}
+	p.logger.Info("deleted sub account", "login_id", in.LoginID, "sub_account_id", in.SubAccountID, "access_key", in.AccessKey)
+	return &providers.RevokeResponse{}, nil
+}
+
+// rollbackSubAccount finds the sub account by loginId and deletes it.
+func (p *provider) rollbackSubAccount(ctx context.Context, raw json.RawMessage) error {
+	var intent subIntent
+	if err := json.Unmarshal(raw, &intent); err != nil || intent.LoginID == "" {
+		// Nothing this driver can act on; keeping the WAL entry would
+		// only fail forever.
+		p.logger.Error("dropping an unreadable rollback intent", "error", err)
+		return nil
+	}
+	subID, err := p.findSubAccount(ctx, intent.LoginID)
+	if err != nil {
+		return fmt.Errorf("rollback: find sub account %s: %w", intent.LoginID, err)
+	}
+	if subID == "" {
+		return nil
+	}
+	if err := p.deleteSubAccount(ctx, subID); err != nil {
+		return fmt.Errorf("rollback: delete sub account %s (%s): %w", intent.LoginID, subID, err)
+	}
+	p.logger.Info("rolled back sub account", "login_id", intent.LoginID, "sub_account_id", subID)
+	return nil
+}
