@@ -1,0 +1,241 @@
+package nomad
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+)
+
+const (
+	// envAddr and envToken are the only environment variables the driver
+	// reads, as fallbacks for address and token.
+	envAddr  = "NOMAD_ADDR"
+	envToken = "NOMAD_TOKEN"
+
+	// maxConnsPerHost bounds the connections to Nomad, as Vault's own
+	// Nomad engine does, so a mass revoke does not flood the servers.
+	maxConnsPerHost = 10
+	// openCheckTimeout bounds the token check of Open.
+	openCheckTimeout = 10 * time.Second
+	// requestTimeout bounds one HTTP exchange with Nomad.
+	requestTimeout = 60 * time.Second
+)
+
+func osGetenv(k string) string { return os.Getenv(k) }
+
+// settings are an instance's resolved connection settings.
+type settings struct {
+	address       string
+	token         string
+	tokenFromEnv  bool
+	region        string
+	tls           *api.TLSConfig
+	maxNameLength int
+	names         *nameTemplate
+}
+
+// resolve validates the config and applies the environment fallbacks.
+func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
+	s := &settings{region: strings.TrimSpace(cfg.String(fieldRegion))}
+
+	s.address = strings.TrimSpace(cfg.String(fieldAddress))
+	if s.address == "" {
+		s.address = strings.TrimSpace(d.getenv(envAddr))
+	}
+	if s.address == "" {
+		return nil, providers.InvalidField(fieldAddress, "is required (or set %s in Vault's environment), e.g. https://nomad.example.com:4646", envAddr)
+	}
+	u, err := url.Parse(s.address)
+	if err != nil {
+		return nil, providers.InvalidField(fieldAddress, "is not a URL: %v", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, providers.InvalidField(fieldAddress, "must be an http:// or https:// URL, got scheme %q", u.Scheme)
+	case u.Host == "":
+		return nil, providers.InvalidField(fieldAddress, "has no host")
+	case u.User != nil:
+		return nil, providers.InvalidField(fieldAddress, "must not carry user:password credentials (they would be shown on config read)")
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "":
+		// The Nomad client drops a path prefix silently; refuse rather
+		// than call somewhere else than the operator wrote.
+		return nil, providers.InvalidField(fieldAddress, "must not have a path or query (the Nomad API is always under /v1), got %q", u.Path)
+	}
+
+	s.token = strings.TrimSpace(cfg.String(fieldToken))
+	if s.token == "" {
+		s.token, s.tokenFromEnv = strings.TrimSpace(d.getenv(envToken)), true
+	}
+	if s.token == "" {
+		return nil, providers.InvalidField(fieldToken, "is required (or set %s in Vault's environment): a Nomad management token", envToken)
+	}
+
+	if s.tls, err = tlsSettings(cfg, u.Scheme); err != nil {
+		return nil, err
+	}
+
+	s.maxNameLength = cfg.Int(fieldMaxNameLength)
+	if s.maxNameLength < 1 || s.maxNameLength > nomadMaxTokenNameLength {
+		return nil, providers.InvalidField(fieldMaxNameLength, "must be between 1 and %d (Nomad refuses longer token names), got %d", nomadMaxTokenNameLength, s.maxNameLength)
+	}
+	if s.names, err = parseNameTemplate(cfg.String(fieldNameTemplate), s.maxNameLength); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// tlsSettings validates the PEM fields and returns the client's TLS
+// settings (nil for plain HTTP without any TLS field).
+func tlsSettings(cfg providers.Values, scheme string) (*api.TLSConfig, error) {
+	ca := strings.TrimSpace(cfg.String(fieldCACert))
+	cert := strings.TrimSpace(cfg.String(fieldClientCert))
+	key := strings.TrimSpace(cfg.String(fieldClientKey))
+	serverName := strings.TrimSpace(cfg.String(fieldTLSServerName))
+	if ca == "" && cert == "" && key == "" && serverName == "" {
+		return nil, nil
+	}
+	if scheme != "https" {
+		for _, f := range []struct{ name, v string }{{fieldCACert, ca}, {fieldClientCert, cert}, {fieldClientKey, key}, {fieldTLSServerName, serverName}} {
+			if f.v != "" {
+				return nil, providers.InvalidField(f.name, "is set but address is not https://; TLS settings would be ignored")
+			}
+		}
+	}
+	t := &api.TLSConfig{TLSServerName: serverName}
+	if ca != "" {
+		if !x509.NewCertPool().AppendCertsFromPEM([]byte(ca)) {
+			return nil, providers.InvalidField(fieldCACert, "holds no PEM certificate")
+		}
+		t.CACertPEM = []byte(ca)
+	}
+	switch {
+	case cert == "" && key == "":
+	case cert == "":
+		return nil, providers.InvalidField(fieldClientCert, "is required when client_key is set")
+	case key == "":
+		return nil, providers.InvalidField(fieldClientKey, "is required when client_cert is set")
+	default:
+		if b, _ := pem.Decode([]byte(cert)); b == nil {
+			return nil, providers.InvalidField(fieldClientCert, "holds no PEM certificate")
+		}
+		if _, err := tls.X509KeyPair([]byte(cert), []byte(key)); err != nil {
+			// The parse error never quotes the key material.
+			return nil, providers.InvalidField(fieldClientKey, "does not form a key pair with client_cert: %v", err)
+		}
+		t.ClientCertPEM, t.ClientKeyPEM = []byte(cert), []byte(key)
+	}
+	return t, nil
+}
+
+// newClient builds the Nomad API client from the settings alone: no
+// api.DefaultConfig, so NOMAD_REGION, NOMAD_NAMESPACE, NOMAD_HTTP_AUTH,
+// NOMAD_CACERT, NOMAD_SKIP_VERIFY and the like of the Vault process do not
+// change what the plugin does.
+func newClient(s *settings) (*api.Client, error) {
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          maxConnsPerHost,
+		MaxIdleConnsPerHost:   maxConnsPerHost,
+		MaxConnsPerHost:       maxConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	hc := &http.Client{Transport: transport, Timeout: requestTimeout}
+	if err := api.ConfigureTLS(hc, s.tls); err != nil {
+		return nil, providers.InvalidField(fieldCACert, "TLS settings: %v", err)
+	}
+	return api.NewClient(&api.Config{
+		Address:    s.address,
+		SecretID:   s.token,
+		Region:     s.region,
+		HttpClient: hc,
+	})
+}
+
+// open is Driver.Open.
+func (d *Driver) open(ctx context.Context, req providers.OpenRequest) (*provider, error) {
+	s, err := d.resolve(req.Config)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(s)
+	if err != nil {
+		return nil, err
+	}
+	logger := req.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	p := &provider{d: d, instance: req.Instance, s: s, client: c, logger: logger}
+
+	cctx, cancel := context.WithTimeout(ctx, openCheckTimeout)
+	defer cancel()
+	self, _, err := c.ACLTokens().Self((&api.QueryOptions{}).WithContext(cctx))
+	if err != nil {
+		c.Close()
+		return nil, cloudErr("ReadSelfToken", err)
+	}
+	if self.Type != typeManagement {
+		c.Close()
+		return nil, providers.InvalidField(fieldToken, "is a %s token (accessor %s); creating and deleting ACL tokens needs a management token", self.Type, self.AccessorID)
+	}
+	logger.Debug("opened", "address", s.address, "region", s.region, "token_accessor", self.AccessorID, "token_from_env", s.tokenFromEnv)
+	return p, nil
+}
+
+// cloudErr wraps a Nomad API failure as a *providers.CloudError naming
+// the step, with Nomad's status and message (Nomad's error bodies never
+// echo a secret). TLS failures get a hint.
+func cloudErr(op string, err error) error {
+	ce := &providers.CloudError{Op: op, Err: err}
+	var ure api.UnexpectedResponseError
+	if errors.As(err, &ure) {
+		ce.StatusCode = ure.StatusCode()
+		ce.Code = http.StatusText(ure.StatusCode())
+		ce.Message = ure.Body()
+		return ce
+	}
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &unknownAuth), errors.As(err, &certErr) && errors.As(certErr.Err, &unknownAuth):
+		ce.Code = "TLSUntrustedCertificate"
+		ce.Message = fmt.Sprintf("Nomad's TLS certificate is not signed by a trusted CA; set ca_cert to the CA that signed it (%v)", err)
+	case errors.As(err, &hostErr):
+		ce.Code = "TLSHostnameMismatch"
+		ce.Message = fmt.Sprintf("Nomad's TLS certificate is not valid for the address's host; fix address or set tls_server_name (%v)", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		ce.Code = "Timeout"
+	default:
+		ce.Code = "ConnectionError"
+	}
+	return ce
+}
+
+// apiStatus returns the HTTP status and body of a Nomad API error (0 if
+// the error is not an HTTP answer).
+func apiStatus(err error) (int, string) {
+	var ure api.UnexpectedResponseError
+	if errors.As(err, &ure) {
+		return ure.StatusCode(), ure.Body()
+	}
+	return 0, ""
+}
