@@ -133,4 +133,3 @@ func TestRevoke(t *testing.T) {
 		require.False(t, ok)
 	})
 }
-

@@ -101,8 +101,17 @@ func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*p
 	}
 	resp := &providers.CreateResponse{Data: data, Internal: internalJSON, Renewable: true}
 	if tok.ExpirationTime != nil && !tok.ExpirationTime.IsZero() {
+		data["expiration_time"] = tok.ExpirationTime.UTC().Format(time.RFC3339)
 		resp.Expiry = tok.ExpirationTime.UTC()
-		data["expiration_time"] = resp.Expiry.Format(time.RFC3339)
+		// Nomad counts expiration_ttl from its own create time, on its own
+		// clock; counting it from the request's start on Vault's clock is
+		// never later, so the lease ends no later than the token, whatever
+		// the clock skew between the two.
+		if r.expirationTTL > 0 {
+			if own := req.Now.Add(r.expirationTTL).UTC(); own.Before(resp.Expiry) {
+				resp.Expiry = own
+			}
+		}
 	}
 	return resp, nil
 }
