@@ -214,11 +214,14 @@ func cloudErr(op string, err error) error {
 	}
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
-	var certErr *tls.CertificateVerificationError
 	switch {
-	case errors.As(err, &unknownAuth), errors.As(err, &certErr) && errors.As(certErr.Err, &unknownAuth):
+	case errors.As(err, &unknownAuth):
 		ce.Code = "TLSUntrustedCertificate"
 		ce.Message = fmt.Sprintf("Nomad's TLS certificate is not signed by a trusted CA; set ca_cert to the CA that signed it (%v)", err)
+	case strings.Contains(err.Error(), "tls: certificate required"), strings.Contains(err.Error(), "tls: bad certificate"):
+		// The server's TLS alert; crypto/tls does not export its type.
+		ce.Code = "TLSClientCertificateRefused"
+		ce.Message = fmt.Sprintf("Nomad requires a client certificate it trusts; set client_cert and client_key (%v)", err)
 	case errors.As(err, &hostErr):
 		ce.Code = "TLSHostnameMismatch"
 		ce.Message = fmt.Sprintf("Nomad's TLS certificate is not valid for the address's host; fix address or set tls_server_name (%v)", err)

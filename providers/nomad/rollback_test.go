@@ -1,0 +1,142 @@
+package nomad_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/stretchr/testify/require"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
+)
+
+// loseCreateAnswers serves srv, but for the next n token creates lets
+// Nomad create the token and then drops the connection instead of
+// answering: a failure after the token exists, before the response.
+type loseCreateAnswers struct {
+	srv *nomadtest.Server
+	n   atomic.Int32
+}
+
+func (l *loseCreateAnswers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut && r.URL.Path == "/v1/acl/token" && l.n.Add(-1) >= 0 {
+		l.srv.ServeHTTP(httptest.NewRecorder(), r)
+		emulator.DropConnection(w)
+		return
+	}
+	l.srv.ServeHTTP(w, r)
+}
+
+// newLossyEnv is an env whose Nomad loses the answers of token creates.
+func newLossyEnv(t *testing.T, lose int32) *env {
+	t.Helper()
+	srv := nomadtest.New(nomadtest.Options{})
+	lossy := &loseCreateAnswers{srv: srv}
+	lossy.n.Store(lose)
+	hs := httptest.NewServer(lossy)
+	t.Cleanup(hs.Close)
+	e := &env{
+		t:       t,
+		ts:      &nomadtest.TestServer{Server: srv, URL: hs.URL, HTTP: hs},
+		storage: &logical.InmemStorage{},
+		sys:     &logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: 24 * time.Hour},
+	}
+	e.b = newBackend(t, e.storage, e.sys, nomad.New(nomad.WithGetenv(noEnv)))
+	seedACL(t, e.ts.URL, srv.RootToken(), nil)
+	e.configure(nil)
+	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+	return e
+}
+
+// Done means 5: a create whose answer is lost after the token exists is
+// rolled back by name at once.
+func TestInterruptedCreateRolledBackAtOnce(t *testing.T) {
+	e := newLossyEnv(t, 1)
+	before := e.ts.State()
+
+	_, err := e.do(logical.ReadOperation, "creds/nomad/r", nil)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "CreateToken")
+	require.Equal(t, 1, e.ts.Core().Count("TokenCreate"), "the token was created")
+	require.Equal(t, 1, e.ts.Core().Count("TokenList"), "rollback found it by name")
+	require.Equal(t, 1, e.ts.Core().Count("TokenDelete"), "and deleted it")
+	require.Equal(t, before, e.ts.State(), "no token left")
+	require.Zero(t, e.walCount())
+
+	// The next issue works.
+	resp := e.issue("r")
+	_, ok := e.ts.Token(resp.Data["accessor_id"].(string))
+	require.True(t, ok)
+}
+
+// Done means 5: when the immediate rollback fails too, the WAL entry stays
+// and Vault's rollback manager removes the token by name later.
+func TestInterruptedCreateRolledBackByRollbackManager(t *testing.T) {
+	e := newLossyEnv(t, 1)
+	before := e.ts.State()
+	e.ts.Core().SetFaults(faults(map[string]int{"TokenList": 1}))
+
+	_, err := e.do(logical.ReadOperation, "creds/nomad/r", nil)
+	require.Error(t, err)
+	require.Equal(t, before["tokens"]+1, e.ts.State()["tokens"], "the orphan exists until rollback")
+	require.Equal(t, 1, e.walCount(), "the WAL entry names it")
+
+	require.NoError(t, e.rollback())
+	require.Equal(t, before, e.ts.State())
+	require.Zero(t, e.walCount())
+}
+
+// Done means 5: a crash after the token exists (the plugin never sees the
+// answer) is undone by Rollback from the intent alone, idempotently.
+func TestRollbackAfterCrash(t *testing.T) {
+	ts := nomadtest.Start(t, nomadtest.Options{})
+	seedACL(t, ts.URL, ts.RootToken(), nil)
+	ctx := context.Background()
+	p, err := nomad.New(nomad.WithGetenv(noEnv)).Open(ctx, providers.OpenRequest{
+		Instance: "nomad",
+		Config:   providers.Values{"address": ts.URL, "token": ts.RootToken(), "max_token_name_length": 256, "token_name_template": ""},
+		Logger:   hclog.NewNullLogger(),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	before := ts.State()
+
+	req := &providers.CreateRequest{
+		Instance: "nomad", Role: "r", CredentialType: nomad.CredentialType,
+		RoleValues:  providers.Values{"type": "client", "policies": []string{"readonly"}},
+		TTL:         time.Hour,
+		MaxTTL:      time.Hour,
+		DisplayName: "token",
+		ID:          "abcdefghijklm",
+		Now:         time.Now(),
+	}
+	in, err := p.Prepare(ctx, req)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"token_name":"vault-r-token-abcdefghijklm"}`, string(in))
+	req.Intent = in
+	_, err = p.Create(ctx, req) // the "crash": the answer is thrown away
+	require.NoError(t, err)
+	_, ok := ts.TokenByName("vault-r-token-abcdefghijklm")
+	require.True(t, ok)
+
+	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
+	require.Equal(t, before, ts.State())
+	_, ok = ts.TokenByName("vault-r-token-abcdefghijklm")
+	require.False(t, ok)
+
+	// Again: nothing to find is success, with one list call and no delete.
+	deletes := ts.Core().Count("TokenDelete")
+	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
+	require.Equal(t, deletes, ts.Core().Count("TokenDelete"))
+	// A Nomad failure while listing is an error, so the WAL entry stays.
+	ts.Core().SetFaults(faults(map[string]int{"TokenList": 1}))
+	require.Error(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
+}
