@@ -206,3 +206,13 @@ func allStorage(t *testing.T, s logical.Storage) map[string]string {
 func faults(fail map[string]int) emulator.Faults {
 	return emulator.Faults{FailActions: fail}
 }
+
+// aclClientToken is a client token with the readonly policy.
+func aclClientToken() *api.ACLToken {
+	return &api.ACLToken{Name: "someone", Type: "client", Policies: []string{"readonly"}}
+}
+
+// emulatorLatency delays every emulator call by ms milliseconds.
+func emulatorLatency(ms int) emulator.Faults {
+	return emulator.Faults{LatencyMS: ms}
+}
