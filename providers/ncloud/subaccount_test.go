@@ -183,3 +183,23 @@ func TestSubAccountRoleValidation(t *testing.T) {
 	require.True(t, strings.HasPrefix(sa.LoginID, "token-ci_dev."), sa.LoginID)
 	require.Equal(t, []string{"NCP_VPC_MANAGER"}, sa.Policies, "a policy id is accepted too")
 }
+
+// Idempotent calls are retried on 5xx; creates are not.
+func TestSubAccountRetries(t *testing.T) {
+	e := newEnv(t)
+	e.configure(map[string]any{"max_retries": 2})
+	e.subRole(nil)
+	e.ts.Core().Reset()
+	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"ListPolicies": 1, "AddSubAccountPolicies": 2}})
+	resp := e.ok(logical.ReadOperation, "creds/ncloud/dev", nil)
+	require.NotEmpty(t, resp.Data["secret_key"])
+	counts := e.ts.Core().Calls().Counts
+	require.Equal(t, 2, counts["ListPolicies"])
+	require.Equal(t, 3, counts["AddSubAccountPolicies"])
+	require.Equal(t, 1, counts["CreateSubAccount"])
+	require.Equal(t, 1, counts["CreateAccessKey"])
+
+	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"CreateAccessKey": 1}})
+	e.coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/dev", nil)
+	require.Equal(t, 2, e.ts.Core().Count("CreateAccessKey"), "a failed create is not sent again")
+}
