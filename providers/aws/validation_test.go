@@ -1,0 +1,92 @@
+package aws_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/stretchr/testify/require"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
+)
+
+// Done means 9: bad role input is a 400 naming the field, and nothing is
+// created (no AWS call at all).
+func TestBadRoleInput(t *testing.T) {
+	e := newEnv(t, awstest.Options{}, nil)
+	elevenPolicies := make([]string, 11)
+	elevenGroups := make([]string, 11)
+	for i := range elevenPolicies {
+		elevenPolicies[i] = fmt.Sprintf("arn:aws:iam::123456789012:policy/p%d", i)
+		elevenGroups[i] = fmt.Sprintf("g%d", i)
+	}
+	cases := []struct {
+		name  string
+		role  map[string]any
+		field string
+	}{
+		{"malformed policy ARN", map[string]any{"policy_arns": []string{"arn:aws:s3:::bucket"}}, "policy_arns"},
+		{"malformed boundary ARN", map[string]any{"policy_document": allowS3, "permissions_boundary_arn": "PowerUser"}, "permissions_boundary_arn"},
+		{"malformed role ARN", map[string]any{"credential_type": "assumed_role", "role_arns": []string{"arn:aws:iam::123:role/x"}}, "role_arns"},
+		{"invalid policy JSON", map[string]any{"policy_document": `{"Statement": [`}, "policy_document"},
+		{"policy without Statement", map[string]any{"policy_document": `{"Version":"2012-10-17"}`}, "policy_document"},
+		{"invalid session policy JSON", map[string]any{"credential_type": "assumed_role", "role_arns": []string{"arn:aws:iam::123456789012:role/r"}, "policy_document": "nope"}, "policy_document"},
+		{"more than 10 policies", map[string]any{"policy_arns": elevenPolicies}, "policy_arns"},
+		{"more than 10 groups", map[string]any{"iam_groups": elevenGroups}, "iam_groups"},
+		{"bad group name", map[string]any{"iam_groups": []string{"a b"}}, "iam_groups"},
+		{"reserved tag", map[string]any{"policy_document": allowS3, "iam_tags": map[string]any{"aws:x": "y"}}, "iam_tags"},
+		{"bad user path", map[string]any{"policy_document": allowS3, "user_path": "vault"}, "user_path"},
+		{"nothing to grant", map[string]any{"user_path": "/"}, "policy_arns"},
+		{"unknown credential_type", map[string]any{"credential_type": "federation_token"}, "credential_type"},
+		{"unknown field", map[string]any{"policy_document": allowS3, "policy": "x"}, "policy"},
+		{"no role ARN", map[string]any{"credential_type": "assumed_role"}, "role_arns"},
+	}
+	e.ts.Core().Reset()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.badRequest(logical.UpdateOperation, "roles/aws/bad", c.role, c.field)
+		})
+	}
+	require.Zero(t, e.ts.Core().Calls().Total, "validation makes no AWS call")
+	require.Empty(t, e.vaultUsers())
+	resp, err := e.do(logical.ReadOperation, "roles/aws/bad", nil)
+	require.NoError(t, err)
+	require.Nil(t, resp, "no role was stored")
+}
+
+// Done means 9 (config): a username template that can exceed IAM's 64
+// characters, or is otherwise unusable, is a 400 naming the field.
+func TestBadConfig(t *testing.T) {
+	e := newEnv(t, awstest.Options{}, nil)
+	cases := []struct {
+		name  string
+		cfg   map[string]any
+		field string
+		want  string
+	}{
+		{"template over 64", map[string]any{"username_template": "vault-{{role}}-{{display_name}}-{{id}}"}, "username_template", "64"},
+		{"long literal", map[string]any{"username_template": strings.Repeat("x", 60) + "{{id}}"}, "username_template", "64"},
+		{"no id", map[string]any{"username_template": "vault-{{role}}"}, "username_template", "{{id}}"},
+		{"unknown placeholder", map[string]any{"username_template": "{{policy}}-{{id}}"}, "username_template", "unknown placeholder"},
+		{"bad literal", map[string]any{"username_template": "vault/{{id}}"}, "username_template", "characters"},
+		{"session template", map[string]any{"session_name_template": "{{role:60}}-{{id}}"}, "session_name_template", "64"},
+		{"endpoint", map[string]any{"iam_endpoint": "iam.amazonaws.com"}, "iam_endpoint", "URL"},
+		{"retries", map[string]any{"max_retries": 100}, "max_retries", "between"},
+		{"retry budget", map[string]any{"max_retries": 30, "retry_max_backoff": "10s"}, "max_retries", "90s"},
+		{"concurrency", map[string]any{"max_concurrent_iam_calls": 0}, "max_concurrent_iam_calls", "between"},
+		{"half a key", map[string]any{"access_key": "", "secret_key": "x"}, "access_key", "required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.badRequest(logical.UpdateOperation, "config/aws", c.cfg, c.field, c.want)
+		})
+	}
+	// A template with explicit widths within 64 is fine and is used.
+	e.ok(logical.UpdateOperation, "config/aws", map[string]any{"username_template": "ci.{{role:8}}@{{unix_time}}.{{id}}"})
+	e.ok(logical.UpdateOperation, "roles/aws/a-very-long-role-name", map[string]any{"policy_document": allowS3})
+	resp := e.issue("a-very-long-role-name", nil)
+	require.Regexp(t, `^ci\.a-very-l@\d{10}\.[a-z2-7]{13}$`, resp.Data["user_name"])
+	_, err := e.revoke(resp.Secret)
+	require.NoError(t, err)
+}
