@@ -140,3 +140,19 @@ func TestRollbackAfterCrash(t *testing.T) {
 	ts.Core().SetFaults(faults(map[string]int{"TokenList": 1}))
 	require.Error(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
 }
+
+// Lease data without an accessor can never be revoked: ErrUnrecoverable,
+// so Vault marks the lease irrevocable at once instead of retrying.
+func TestRevokeUnreadableLeaseData(t *testing.T) {
+	ts := nomadtest.Start(t, nomadtest.Options{})
+	p, err := nomad.New(nomad.WithGetenv(noEnv)).Open(context.Background(), providers.OpenRequest{
+		Instance: "nomad",
+		Config:   providers.Values{"address": ts.URL, "token": ts.RootToken(), "max_token_name_length": 256},
+	})
+	require.NoError(t, err)
+	for _, raw := range []string{`{}`, `not json`, `{"token_name":"x"}`} {
+		_, err := p.Revoke(context.Background(), &providers.RevokeRequest{CredentialType: nomad.CredentialType, Internal: []byte(raw)})
+		require.ErrorIs(t, err, providers.ErrUnrecoverable, raw)
+	}
+	require.Zero(t, ts.Core().Count("TokenDelete"))
+}
