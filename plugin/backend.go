@@ -53,6 +53,10 @@ type Backend struct {
 	// config change or invalidation drops only that instance.
 	mu        sync.RWMutex
 	instances map[string]*instance
+	gens      map[string]uint64
+
+	// openLocks serialise opening one instance's provider.
+	openLocks []*locksutil.LockEntry
 
 	// configLocks serialise config writes and deletes per instance.
 	configLocks []*locksutil.LockEntry
@@ -69,6 +73,8 @@ func New(reg *providers.Registry) *Backend {
 	b := &Backend{
 		registry:    reg,
 		instances:   map[string]*instance{},
+		gens:        map[string]uint64{},
+		openLocks:   locksutil.CreateLocks(),
 		configLocks: locksutil.CreateLocks(),
 	}
 	b.Backend = &framework.Backend{
@@ -117,6 +123,7 @@ func (b *Backend) dropInstance(name string) {
 	b.mu.Lock()
 	inst := b.instances[name]
 	delete(b.instances, name)
+	b.gens[name]++
 	b.mu.Unlock()
 	if inst != nil {
 		_ = inst.provider.Close()
@@ -131,19 +138,26 @@ func (e *errNotConfigured) Error() string {
 }
 
 // provider returns the open Provider of an instance, opening it from the
-// stored config on first use (read lock, then write lock with a second
-// check, as Vault's own engines cache clients).
+// stored config on first use. Opening may call the cloud, so it runs under
+// a per-instance lock, never the backend-wide one: a slow cloud delays only
+// its own instance. A generation counter, bumped whenever an instance is
+// dropped or replaced, keeps a config read before a change from being
+// cached after it.
 func (b *Backend) provider(ctx context.Context, s logical.Storage, name string) (*instance, error) {
 	b.mu.RLock()
-	inst := b.instances[name]
+	inst, gen := b.instances[name], b.gens[name]
 	b.mu.RUnlock()
 	if inst != nil {
 		return inst, nil
 	}
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if inst := b.instances[name]; inst != nil {
+	lock := locksutil.LockForKey(b.openLocks, name)
+	lock.Lock()
+	defer lock.Unlock()
+	b.mu.RLock()
+	inst, gen = b.instances[name], b.gens[name]
+	b.mu.RUnlock()
+	if inst != nil {
 		return inst, nil
 	}
 	cfg, err := loadConfig(ctx, s, name)
@@ -158,6 +172,17 @@ func (b *Backend) provider(ctx context.Context, s logical.Storage, name string) 
 		return nil, err
 	}
 	inst = &instance{cfg: cfg, provider: p}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cur := b.instances[name]; cur != nil || b.gens[name] != gen {
+		// The config changed while we opened: ours may be stale.
+		_ = p.Close()
+		if cur != nil {
+			return cur, nil
+		}
+		return nil, fmt.Errorf("the config of provider %q changed during the request; retry", name)
+	}
 	b.instances[name] = inst
 	return inst, nil
 }
@@ -184,6 +209,7 @@ func (b *Backend) setInstance(name string, inst *instance) {
 	b.mu.Lock()
 	old := b.instances[name]
 	b.instances[name] = inst
+	b.gens[name]++
 	b.mu.Unlock()
 	if old != nil && old.provider != inst.provider {
 		_ = old.provider.Close()

@@ -154,6 +154,8 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 		Role:           name,
 		CredentialType: ctype.Name,
 		Values:         withDefaults(ctype.RoleFields, merged),
+		TTL:            time.Duration(role.TTL) * time.Second,
+		MaxTTL:         time.Duration(role.MaxTTL) * time.Second,
 	}); err != nil {
 		return respondErr(err)
 	}

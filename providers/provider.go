@@ -102,6 +102,10 @@ type ValidateRoleRequest struct {
 	CredentialType string
 	// Values are the role's fields, typed by the credential type's schema.
 	Values Values
+	// TTL and MaxTTL are the role's ttl and max_ttl (0: the mount's), so a
+	// driver whose cloud bounds credential lifetimes can refuse a role
+	// whose leases could not fit them.
+	TTL, MaxTTL time.Duration
 }
 
 // CreateRequest asks for one credential.

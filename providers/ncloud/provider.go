@@ -28,6 +28,14 @@ var _ providers.Provider = (*provider)(nil)
 func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleRequest) error {
 	switch req.CredentialType {
 	case CredentialSTS:
+		// A role whose default lease is shorter than the STS minimum
+		// would issue keys that outlive their leases: refuse it now,
+		// not at the first issue. (A ttl of 0 means the mount default,
+		// checked at issue.)
+		if req.TTL > 0 {
+			_, err := stsDuration(req.TTL)
+			return err
+		}
 		return nil
 	case CredentialSubAccount:
 		if _, err := parseLoginTemplate(req.Values.String(fieldLoginTemplate)); err != nil {

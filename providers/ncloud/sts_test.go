@@ -96,12 +96,14 @@ func TestSTSTTLBelowMinimum(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.configure(nil)
-			e.ok(logical.UpdateOperation, "roles/ncloud/short", tc.role)
-			var op logical.Operation = logical.ReadOperation
-			if tc.req != nil {
-				op = logical.UpdateOperation
+			if tc.req == nil {
+				// Refused at role write: the role could only issue keys
+				// that outlive their leases.
+				e.badRequest(logical.UpdateOperation, "roles/ncloud/short", tc.role, "ttl", "600 s")
+			} else {
+				e.ok(logical.UpdateOperation, "roles/ncloud/short", tc.role)
+				e.badRequest(logical.UpdateOperation, "creds/ncloud/short", tc.req, "ttl", "600 s")
 			}
-			e.badRequest(op, "creds/ncloud/short", tc.req, "ttl", "600 s")
 			require.Equal(t, 0, e.ts.Core().Count("CreateCredentials"), "no call made")
 			require.Equal(t, 0, e.ts.State()["sts_keys"])
 			require.Equal(t, 0, e.walCount())
