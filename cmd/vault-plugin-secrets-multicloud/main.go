@@ -11,8 +11,8 @@ import (
 	"github.com/hashicorp/vault/api"
 	"github.com/hashicorp/vault/sdk/plugin"
 
-	mcplugin "github.com/multicloud-vault/vault-plugin-secrets-multicloud/plugin"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/version"
+	mcplugin "github.com/multicloud-vault/vault-plugin-secrets-multicloud/plugin"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
