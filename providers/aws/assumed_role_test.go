@@ -15,12 +15,12 @@ import (
 func TestAssumedRole(t *testing.T) {
 	e := newEnv(t, awstest.Options{}, nil)
 	deploy, audit := e.role("deploy"), e.role("audit")
-	e.ok(logical.UpdateOperation, "roles/aws/one", map[string]any{
+	e.OK(logical.UpdateOperation, "roles/aws/one", map[string]any{
 		"credential_type": "assumed_role", "role_arns": []string{deploy},
 		"policy_document": allowS3, "policy_arns": []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"},
 		"ttl": "2h",
 	})
-	e.ok(logical.UpdateOperation, "roles/aws/two", map[string]any{
+	e.OK(logical.UpdateOperation, "roles/aws/two", map[string]any{
 		"credential_type": "assumed_role", "role_arns": []string{deploy, audit}, "ttl": "1h",
 	})
 	before := e.ts.State()
@@ -42,21 +42,21 @@ func TestAssumedRole(t *testing.T) {
 	require.NoError(t, err)
 	require.Regexp(t, `^arn:aws:sts::123456789012:assumed-role/deploy/vault-token-ci-one-[a-z2-7]{13}$`, arn)
 
-	rv, err := e.revoke(resp.Secret)
+	rv, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	require.NotNil(t, rv)
 	require.Len(t, rv.Warnings, 1)
 	require.Contains(t, rv.Warnings[0], "cannot be revoked")
 
 	// Several role ARNs: role_arn picks one and is required.
-	e.badRequest(logical.ReadOperation, "creds/aws/two", nil, "role_arn")
-	e.badRequest(logical.UpdateOperation, "creds/aws/two", map[string]any{"role_arn": "arn:aws:iam::123456789012:role/other"}, "role_arn")
+	e.BadRequest(logical.ReadOperation, "creds/aws/two", nil, "role_arn")
+	e.BadRequest(logical.UpdateOperation, "creds/aws/two", map[string]any{"role_arn": "arn:aws:iam::123456789012:role/other"}, "role_arn")
 	resp = e.issue("two", map[string]any{"role_arn": audit})
 	arn, err = e.whoAmI(resp.Data["access_key"].(string), resp.Data["secret_key"].(string), resp.Data["session_token"].(string))
 	require.NoError(t, err)
 	require.Contains(t, arn, "assumed-role/audit/")
 
 	// A TTL under STS's 15 minutes is bad input naming ttl.
-	e.badRequest(logical.UpdateOperation, "creds/aws/one", map[string]any{"ttl": "10m"}, "ttl")
+	e.BadRequest(logical.UpdateOperation, "creds/aws/one", map[string]any{"ttl": "10m"}, "ttl")
 	require.Equal(t, before["users"], e.ts.State()["users"])
 }

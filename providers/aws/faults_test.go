@@ -20,19 +20,19 @@ func TestThrottledCycles(t *testing.T) {
 	e := newEnv(t, awstest.Options{}, map[string]any{"max_retries": 12, "retry_max_backoff": "1s"})
 	arn := e.policy("p1")
 	e.group("devs")
-	e.ok(logical.UpdateOperation, "roles/aws/r", map[string]any{"policy_arns": []string{arn}, "policy_document": allowS3, "iam_groups": []string{"devs"}})
+	e.OK(logical.UpdateOperation, "roles/aws/r", map[string]any{"policy_arns": []string{arn}, "policy_document": allowS3, "iam_groups": []string{"devs"}})
 	before := e.ts.State()
 	e.ts.Core().SetFaults(emulator.Faults{ThrottleRate: 0.3})
 
 	for i := range 50 {
 		resp := e.issue("r", nil)
-		_, err := e.revoke(resp.Secret)
+		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err, "cycle %d", i)
 	}
 	e.ts.Core().SetFaults(emulator.Faults{})
 	require.Empty(t, e.vaultUsers())
 	require.Equal(t, before, e.ts.State())
-	require.Zero(t, e.walCount())
+	require.Zero(t, e.WALCount())
 	calls := e.ts.Core().Calls()
 	throttled := 0
 	for _, c := range calls.Log {
@@ -53,7 +53,7 @@ func TestRateLimitedConcurrentIssuance(t *testing.T) {
 	}
 	e := newEnv(t, awstest.Options{}, map[string]any{"max_retries": 30, "retry_max_backoff": "1s"})
 	arn := e.policy("p1")
-	e.ok(logical.UpdateOperation, "roles/aws/r", map[string]any{"policy_arns": []string{arn}})
+	e.OK(logical.UpdateOperation, "roles/aws/r", map[string]any{"policy_arns": []string{arn}})
 	before := e.ts.State()
 	e.ts.Core().SetFaults(emulator.Faults{RateLimitRPS: 20})
 
@@ -77,7 +77,7 @@ func TestRateLimitedConcurrentIssuance(t *testing.T) {
 		wg.Wait()
 	}
 	run(total, func(int) {
-		resp, err := e.do(logical.ReadOperation, "creds/aws/r", nil)
+		resp, err := e.Do(logical.ReadOperation, "creds/aws/r", nil)
 		if err == nil && resp != nil && resp.IsError() {
 			err = resp.Error()
 		}
@@ -101,7 +101,7 @@ func TestRateLimitedConcurrentIssuance(t *testing.T) {
 	}
 	revokeErrs := make(chan error, total)
 	run(total, func(i int) {
-		if _, err := e.revoke(all[i]); err != nil {
+		if _, err := e.Revoke(all[i]); err != nil {
 			revokeErrs <- err
 		}
 	})

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"strings"
@@ -21,11 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/stretchr/testify/require"
 
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/plugin"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/plugin/plugintest"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
@@ -36,11 +34,9 @@ var ctx = context.Background()
 // env is the plugin backend (in-process, in-memory storage) with the AWS
 // driver configured against one awstest emulator.
 type env struct {
-	t       *testing.T
-	ts      *awstest.TestServer
-	storage logical.Storage
-	b       logical.Backend
-	admin   *iam.Client // root-signed client for fixtures
+	*plugintest.Backend
+	ts    *awstest.TestServer
+	admin *iam.Client // root-signed client for fixtures
 }
 
 // newEnv starts an emulator and a backend and writes config/aws with the
@@ -48,15 +44,7 @@ type env struct {
 func newEnv(t *testing.T, opts awstest.Options, extra map[string]any) *env {
 	t.Helper()
 	ts := awstest.Start(t, opts)
-	e := &env{t: t, ts: ts, storage: &logical.InmemStorage{}}
-	lb, err := plugin.Factory(providers.MustRegistry(aws.New()))(ctx, &logical.BackendConfig{
-		StorageView: e.storage,
-		System:      &logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: 24 * time.Hour},
-		Logger:      hclog.NewNullLogger(),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { lb.Cleanup(ctx) })
-	e.b = lb
+	e := &env{Backend: plugintest.New(t, providers.MustRegistry(aws.New())), ts: ts}
 	ak, sk := ts.RootCredentials()
 	cfg := map[string]any{
 		"access_key": ak, "secret_key": sk,
@@ -66,86 +54,23 @@ func newEnv(t *testing.T, opts awstest.Options, extra map[string]any) *env {
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	e.ok(logical.UpdateOperation, "config/aws", cfg)
+	e.OK(logical.UpdateOperation, "config/aws", cfg)
 	e.admin = iam.NewFromConfig(awsv2.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")},
 		func(o *iam.Options) { o.BaseEndpoint = awsv2.String(ts.URL) })
 	return e
 }
 
-func (e *env) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
-	e.t.Helper()
-	return e.b.HandleRequest(ctx, &logical.Request{Operation: op, Path: path, Data: data, Storage: e.storage, DisplayName: "token-ci"})
-}
-
-func (e *env) ok(op logical.Operation, path string, data map[string]any) *logical.Response {
-	e.t.Helper()
-	resp, err := e.do(op, path, data)
-	require.NoError(e.t, err)
-	if resp != nil {
-		require.False(e.t, resp.IsError(), "unexpected error response: %v", resp.Error())
-	}
-	return resp
-}
-
-// badRequest asserts a 400 whose message contains every want.
-func (e *env) badRequest(op logical.Operation, path string, data map[string]any, want ...string) {
-	e.t.Helper()
-	resp, err := e.do(op, path, data)
-	require.NoError(e.t, err)
-	require.NotNil(e.t, resp)
-	require.True(e.t, resp.IsError(), "expected an error response, got %#v", resp)
-	for _, w := range want {
-		require.Contains(e.t, resp.Error().Error(), w)
-	}
-}
-
 // issue reads creds/aws/<role> and returns the response.
 func (e *env) issue(role string, data map[string]any) *logical.Response {
-	e.t.Helper()
+	e.T.Helper()
 	var op logical.Operation = logical.ReadOperation
 	if data != nil {
 		op = logical.UpdateOperation
 	}
-	resp := e.ok(op, "creds/aws/"+role, data)
-	require.NotNil(e.t, resp)
-	require.NotNil(e.t, resp.Secret)
+	resp := e.OK(op, "creds/aws/"+role, data)
+	require.NotNil(e.T, resp)
+	require.NotNil(e.T, resp.Secret)
 	return resp
-}
-
-// roundTrip passes a secret through JSON, as Vault stores and sends it.
-func roundTrip(t *testing.T, s *logical.Secret) *logical.Secret {
-	t.Helper()
-	buf, err := json.Marshal(s)
-	require.NoError(t, err)
-	var out logical.Secret
-	require.NoError(t, json.Unmarshal(buf, &out))
-	return &out
-}
-
-func (e *env) revoke(s *logical.Secret) (*logical.Response, error) {
-	return e.b.HandleRequest(ctx, &logical.Request{Operation: logical.RevokeOperation, Storage: e.storage, Secret: roundTrip(e.t, s)})
-}
-
-func (e *env) renew(s *logical.Secret, increment time.Duration, issued time.Time) (*logical.Response, error) {
-	s = roundTrip(e.t, s)
-	s.IssueTime, s.Increment = issued, increment
-	return e.b.HandleRequest(ctx, &logical.Request{Operation: logical.RenewOperation, Storage: e.storage, Secret: s})
-}
-
-// rollback runs Vault's rollback manager once, ignoring the minimum age.
-func (e *env) rollback() {
-	e.t.Helper()
-	resp, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.RollbackOperation, Storage: e.storage, Data: map[string]any{"immediate": true}})
-	require.NoError(e.t, err)
-	if resp != nil {
-		require.False(e.t, resp.IsError(), "rollback: %v", resp.Error())
-	}
-}
-
-func (e *env) walCount() int {
-	keys, err := e.storage.List(ctx, "wal/")
-	require.NoError(e.t, err)
-	return len(keys)
 }
 
 // vaultUsers returns the emulator's users made by the driver.
@@ -162,12 +87,12 @@ func (e *env) vaultUsers() []string {
 // group and policy fixtures.
 func (e *env) group(name string) {
 	_, err := e.admin.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: &name})
-	require.NoError(e.t, err)
+	require.NoError(e.T, err)
 }
 
 func (e *env) policy(name string) string {
 	out, err := e.admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: &name, PolicyDocument: awsv2.String(allowS3)})
-	require.NoError(e.t, err)
+	require.NoError(e.T, err)
 	return awsv2.ToString(out.Policy.Arn)
 }
 
@@ -176,7 +101,7 @@ func (e *env) role(name string) string {
 		AssumeRolePolicyDocument: awsv2.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` +
 			e.ts.AccountID() + `:root"},"Action":"sts:AssumeRole"}]}`),
 		MaxSessionDuration: awsv2.Int32(43200)})
-	require.NoError(e.t, err)
+	require.NoError(e.T, err)
 	return awsv2.ToString(out.Role.Arn)
 }
 

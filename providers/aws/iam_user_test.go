@@ -19,7 +19,7 @@ const boundaryARN = "arn:aws:iam::aws:policy/PowerUserAccess"
 // fullRole sets up 3 managed policies, 2 groups and a role using them with
 // an inline policy, tags, a boundary and a path. It returns the policy ARNs.
 func (e *env) fullRole(name string, extra map[string]any) []string {
-	e.t.Helper()
+	e.T.Helper()
 	arns := []string{e.policy("p1"), e.policy("p2"), "arn:aws:iam::aws:policy/ReadOnlyAccess"}
 	e.group("devs")
 	e.group("ops")
@@ -35,7 +35,7 @@ func (e *env) fullRole(name string, extra map[string]any) []string {
 	for k, v := range extra {
 		role[k] = v
 	}
-	e.ok(logical.UpdateOperation, "roles/aws/"+name, role)
+	e.OK(logical.UpdateOperation, "roles/aws/"+name, role)
 	return arns
 }
 
@@ -49,7 +49,7 @@ func TestIAMUserIssue(t *testing.T) {
 	name := resp.Data["user_name"].(string)
 	require.Regexp(t, `^vault-token-ci-full-[a-z2-7]{13}$`, name)
 	require.True(t, resp.Secret.Renewable)
-	require.Zero(t, e.walCount())
+	require.Zero(t, e.WALCount())
 
 	arn, err := e.whoAmI(ak, sk, "")
 	require.NoError(t, err, "the issued key must pass SigV4 at the emulator")
@@ -71,7 +71,7 @@ func TestIAMUserIssue(t *testing.T) {
 	require.Contains(t, internal, ak)
 
 	// Renew: an IAM user has no hard expiry.
-	rr, err := e.renew(resp.Secret, time.Hour, time.Now())
+	rr, err := e.Renew(resp.Secret, time.Hour, time.Now())
 	require.NoError(t, err)
 	require.False(t, rr.IsError())
 }
@@ -101,7 +101,7 @@ func TestIAMCallCap(t *testing.T) {
 	e.ts.Core().SetFaults(emulator.Faults{LatencyMS: 50})
 
 	resp := e.issue("full", nil)
-	_, err := e.revoke(resp.Secret)
+	_, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	require.Equal(t, 2, e.ts.Core().Calls().MaxOverlap())
 	require.Empty(t, e.vaultUsers())
@@ -116,7 +116,7 @@ func TestIAMUserRevokeFresh(t *testing.T) {
 	name := resp.Data["user_name"].(string)
 
 	e.ts.Core().Reset()
-	_, err := e.revoke(resp.Secret)
+	_, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	counts := e.ts.Core().Calls().Counts
 	attachments := 3 + 1 + 2 + 1 // policies, inline, groups, key
@@ -128,7 +128,7 @@ func TestIAMUserRevokeFresh(t *testing.T) {
 	require.Equal(t, before, e.ts.State())
 
 	// Revoking twice succeeds.
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err)
 }
 
@@ -170,7 +170,7 @@ func TestIAMUserRevokeWithExtras(t *testing.T) {
 	}
 
 	e.ts.Core().Reset()
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	_, exists := e.ts.User(name)
 	require.False(t, exists)
@@ -188,7 +188,7 @@ func TestIAMUserRevokeWithExtras(t *testing.T) {
 	delete(after, "mfa_devices")
 	require.Equal(t, before, after)
 
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err, "revoking twice succeeds")
 }
 
@@ -203,7 +203,7 @@ func TestIAMUserCreateFailureUndone(t *testing.T) {
 			before := e.ts.State()
 			e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{stepName: 1000}})
 
-			_, err := e.do(logical.ReadOperation, "creds/aws/full", nil)
+			_, err := e.Do(logical.ReadOperation, "creds/aws/full", nil)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), stepName)
 			var ce logical.HTTPCodedError
@@ -212,7 +212,7 @@ func TestIAMUserCreateFailureUndone(t *testing.T) {
 
 			require.Empty(t, e.vaultUsers())
 			require.Equal(t, before, e.ts.State())
-			require.Zero(t, e.walCount(), "the immediate rollback succeeded, so no WAL entry is left")
+			require.Zero(t, e.WALCount(), "the immediate rollback succeeded, so no WAL entry is left")
 		})
 	}
 }
@@ -220,8 +220,8 @@ func TestIAMUserCreateFailureUndone(t *testing.T) {
 // Done means 6: wait_until_usable returns a key that works on first use.
 func TestIAMUserWaitUntilUsable(t *testing.T) {
 	e := newEnv(t, awstest.Options{KeyDelay: 2 * time.Second}, nil)
-	e.ok(logical.UpdateOperation, "roles/aws/wait", map[string]any{"policy_document": allowS3, "wait_until_usable": true})
-	e.ok(logical.UpdateOperation, "roles/aws/nowait", map[string]any{"policy_document": allowS3})
+	e.OK(logical.UpdateOperation, "roles/aws/wait", map[string]any{"policy_document": allowS3, "wait_until_usable": true})
+	e.OK(logical.UpdateOperation, "roles/aws/nowait", map[string]any{"policy_document": allowS3})
 
 	// Without waiting, IAM's eventual consistency shows.
 	resp := e.issue("nowait", nil)
@@ -246,14 +246,14 @@ func TestIAMUserRollbackRemovesEverything(t *testing.T) {
 	// CreateAccessKey drops the connection: the create fails and the
 	// immediate rollback (GetUser) fails too, so the WAL entry stays.
 	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"CreateAccessKey": 1, "DeleteUser": 1, "DetachUserPolicy": 3}})
-	_, err := e.do(logical.ReadOperation, "creds/aws/full", nil)
+	_, err := e.Do(logical.ReadOperation, "creds/aws/full", nil)
 	require.Error(t, err)
-	require.Equal(t, 1, e.walCount())
+	require.Equal(t, 1, e.WALCount())
 	require.Len(t, e.vaultUsers(), 1)
 
 	e.ts.Core().Reset()
-	e.rollback()
-	require.Zero(t, e.walCount())
+	require.NoError(t, e.Rollback())
+	require.Zero(t, e.WALCount())
 	require.Empty(t, e.vaultUsers())
 	require.Equal(t, before, e.ts.State())
 	counts := e.ts.Core().Calls().Counts

@@ -16,7 +16,7 @@ func TestRotateRoot(t *testing.T) {
 	e := newEnv(t, awstest.Options{KeyDelay: time.Second}, nil)
 	oldAK, oldSK := e.ts.RootCredentials()
 
-	resp := e.ok(logical.UpdateOperation, "config/aws/rotate-root", nil)
+	resp := e.OK(logical.UpdateOperation, "config/aws/rotate-root", nil)
 	newAK := resp.Data["access_key"].(string)
 	require.NotEqual(t, oldAK, newAK)
 	require.NotContains(t, resp.Data, "secret_key")
@@ -27,14 +27,14 @@ func TestRotateRoot(t *testing.T) {
 	_, err := e.whoAmI(oldAK, oldSK, "")
 	require.Error(t, err, "the old key no longer works")
 
-	cfg := e.ok(logical.ReadOperation, "config/aws", nil)
+	cfg := e.OK(logical.ReadOperation, "config/aws", nil)
 	require.Equal(t, newAK, cfg.Data["access_key"])
 	require.Equal(t, true, cfg.Data["secret_key_set"])
 
 	// The instance works with the new key.
-	e.ok(logical.UpdateOperation, "roles/aws/r", map[string]any{"policy_document": allowS3})
+	e.OK(logical.UpdateOperation, "roles/aws/r", map[string]any{"policy_document": allowS3})
 	creds := e.issue("r", nil)
-	_, err = e.revoke(creds.Secret)
+	_, err = e.Revoke(creds.Secret)
 	require.NoError(t, err)
 	require.Empty(t, e.vaultUsers())
 }
@@ -46,7 +46,7 @@ func TestRotateRootNeedsStaticKey(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-only")
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	e.ok(logical.DeleteOperation, "config/aws", nil)
-	e.ok(logical.UpdateOperation, "config/aws", map[string]any{"iam_endpoint": e.ts.URL, "sts_endpoint": e.ts.URL})
-	e.badRequest(logical.UpdateOperation, "config/aws/rotate-root", nil, "access_key")
+	e.OK(logical.DeleteOperation, "config/aws", nil)
+	e.OK(logical.UpdateOperation, "config/aws", map[string]any{"iam_endpoint": e.ts.URL, "sts_endpoint": e.ts.URL})
+	e.BadRequest(logical.UpdateOperation, "config/aws/rotate-root", nil, "access_key")
 }

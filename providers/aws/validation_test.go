@@ -45,12 +45,12 @@ func TestBadRoleInput(t *testing.T) {
 	e.ts.Core().Reset()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e.badRequest(logical.UpdateOperation, "roles/aws/bad", c.role, c.field)
+			e.BadRequest(logical.UpdateOperation, "roles/aws/bad", c.role, c.field)
 		})
 	}
 	require.Zero(t, e.ts.Core().Calls().Total, "validation makes no AWS call")
 	require.Empty(t, e.vaultUsers())
-	resp, err := e.do(logical.ReadOperation, "roles/aws/bad", nil)
+	resp, err := e.Do(logical.ReadOperation, "roles/aws/bad", nil)
 	require.NoError(t, err)
 	require.Nil(t, resp, "no role was stored")
 }
@@ -79,14 +79,14 @@ func TestBadConfig(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e.badRequest(logical.UpdateOperation, "config/aws", c.cfg, c.field, c.want)
+			e.BadRequest(logical.UpdateOperation, "config/aws", c.cfg, c.field, c.want)
 		})
 	}
 	// A template with explicit widths within 64 is fine and is used.
-	e.ok(logical.UpdateOperation, "config/aws", map[string]any{"username_template": "ci.{{role:8}}@{{unix_time}}.{{id}}"})
-	e.ok(logical.UpdateOperation, "roles/aws/a-very-long-role-name", map[string]any{"policy_document": allowS3})
+	e.OK(logical.UpdateOperation, "config/aws", map[string]any{"username_template": "ci.{{role:8}}@{{unix_time}}.{{id}}"})
+	e.OK(logical.UpdateOperation, "roles/aws/a-very-long-role-name", map[string]any{"policy_document": allowS3})
 	resp := e.issue("a-very-long-role-name", nil)
 	require.Regexp(t, `^ci\.a-very-l@\d{10}\.[a-z2-7]{13}$`, resp.Data["user_name"])
-	_, err := e.revoke(resp.Secret)
+	_, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 }

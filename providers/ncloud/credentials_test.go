@@ -56,11 +56,11 @@ func TestCredentialChain(t *testing.T) {
 			ak, sk := e.ts.RootCredentials()
 			tc.setup(t, home, ak, sk)
 
-			e.ok(logical.UpdateOperation, "config/ncloud", e.endpoints())
-			cfg := e.ok(logical.ReadOperation, "config/ncloud", nil)
+			e.OK(logical.UpdateOperation, "config/ncloud", e.endpoints())
+			cfg := e.OK(logical.ReadOperation, "config/ncloud", nil)
 			require.NotContains(t, cfg.Data, "secret_key")
-			e.ok(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
-			resp := e.ok(logical.ReadOperation, "creds/ncloud/ci", nil)
+			e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
+			resp := e.OK(logical.ReadOperation, "creds/ncloud/ci", nil)
 			key, ok := e.ts.STSKey(resp.Data["access_key"].(string))
 			require.True(t, ok)
 			root, ok := e.ts.SubAccount("vault-root")
@@ -76,10 +76,10 @@ func TestCredentialChain(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(home, ".ncloud"), 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(home, ".ncloud", "configure"), []byte("[DEFAULT]\nncloud_access_key_id\n"), 0o600))
 		e := newEnv(t)
-		msg := e.badRequest(logical.UpdateOperation, "config/ncloud", e.endpoints(),
+		msg := e.BadRequest(logical.UpdateOperation, "config/ncloud", e.endpoints(),
 			"access_key", "no Ncloud credentials", "NCLOUD_ACCESS_KEY", "~/.ncloud/configure", "server role", "malformed")
 		t.Logf("config write refused: %s", msg)
-		resp, err := e.do(logical.ReadOperation, "config/ncloud", nil)
+		resp, err := e.Do(logical.ReadOperation, "config/ncloud", nil)
 		require.NoError(t, err)
 		require.Nil(t, resp, "nothing stored")
 		// Still here: nothing called os.Exit.
@@ -90,6 +90,6 @@ func TestCredentialChain(t *testing.T) {
 		e := newEnv(t)
 		data := e.endpoints()
 		data["access_key"] = "ncp_iam_ONLYTHEKEY000000"
-		e.badRequest(logical.UpdateOperation, "config/ncloud", data, "secret_key", "required")
+		e.BadRequest(logical.UpdateOperation, "config/ncloud", data, "secret_key", "required")
 	})
 }

@@ -21,29 +21,29 @@ func TestRotateRoot(t *testing.T) {
 		e.configure(nil)
 		// This endpoint has no caller-identity API, so the owner must be
 		// configured.
-		e.badRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "root_sub_account_id")
+		e.BadRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "root_sub_account_id")
 		sa, _ := e.ts.SubAccount("vault-root")
 		require.Equal(t, []string{oldKey}, sa.AccessKeys, "nothing created")
 	})
 
 	t.Run("rotates", func(t *testing.T) {
 		e.configure(map[string]any{"root_sub_account_id": root.ID})
-		resp := e.ok(logical.UpdateOperation, "config/ncloud/rotate-root", nil)
+		resp := e.OK(logical.UpdateOperation, "config/ncloud/rotate-root", nil)
 		newKey := resp.Data["access_key"].(string)
 		require.NotEqual(t, oldKey, newKey)
 		require.NotContains(t, resp.Data, "secret_key")
 		sa, _ := e.ts.SubAccount("vault-root")
 		require.Equal(t, []string{newKey}, sa.AccessKeys, "old key deleted, new one kept")
 
-		cfg := e.ok(logical.ReadOperation, "config/ncloud", nil)
+		cfg := e.OK(logical.ReadOperation, "config/ncloud", nil)
 		require.Equal(t, newKey, cfg.Data["access_key"])
-		e.ok(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "10m"})
-		creds := e.ok(logical.ReadOperation, "creds/ncloud/ci", nil)
+		e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "10m"})
+		creds := e.OK(logical.ReadOperation, "creds/ncloud/ci", nil)
 		_, ok := e.ts.STSKey(creds.Data["access_key"].(string))
 		require.True(t, ok, "the new root key signs accepted requests")
 
 		// Twice in a row works too: the stored config now names the owner.
-		e.ok(logical.UpdateOperation, "config/ncloud/rotate-root", nil)
+		e.OK(logical.UpdateOperation, "config/ncloud/rotate-root", nil)
 		sa, _ = e.ts.SubAccount("vault-root")
 		require.Len(t, sa.AccessKeys, 1)
 		require.NotEqual(t, newKey, sa.AccessKeys[0])
@@ -60,12 +60,12 @@ func TestRotateRootRefused(t *testing.T) {
 		e.configure(map[string]any{"root_sub_account_id": root.ID, "max_retries": 0})
 		// A rotation whose old-key delete fails leaves two keys.
 		e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"DeleteAccessKey": 1}})
-		_, err := e.do(logical.UpdateOperation, "config/ncloud/rotate-root", nil)
+		_, err := e.Do(logical.UpdateOperation, "config/ncloud/rotate-root", nil)
 		require.ErrorContains(t, err, "deleting the old one failed")
 		sa, _ := e.ts.SubAccount("vault-root")
 		require.Len(t, sa.AccessKeys, 2)
 
-		e.badRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "access_key", "already has 2 access keys")
+		e.BadRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "access_key", "already has 2 access keys")
 		sa, _ = e.ts.SubAccount("vault-root")
 		require.Len(t, sa.AccessKeys, 2, "nothing created")
 	})
@@ -73,10 +73,10 @@ func TestRotateRootRefused(t *testing.T) {
 	t.Run("owner does not own the key", func(t *testing.T) {
 		e := newEnv(t)
 		e.configure(nil)
-		e.ok(logical.UpdateOperation, "roles/ncloud/dev", map[string]any{"credential_type": "sub_account", "policies": []string{"NCP_SERVER_MANAGER"}})
-		other := e.ok(logical.ReadOperation, "creds/ncloud/dev", nil).Data["sub_account_id"].(string)
-		e.ok(logical.UpdateOperation, "config/ncloud", map[string]any{"root_sub_account_id": other})
-		e.badRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "root_sub_account_id", "does not own")
+		e.OK(logical.UpdateOperation, "roles/ncloud/dev", map[string]any{"credential_type": "sub_account", "policies": []string{"NCP_SERVER_MANAGER"}})
+		other := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil).Data["sub_account_id"].(string)
+		e.OK(logical.UpdateOperation, "config/ncloud", map[string]any{"root_sub_account_id": other})
+		e.BadRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "root_sub_account_id", "does not own")
 	})
 
 	t.Run("keys from the chain", func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestRotateRootRefused(t *testing.T) {
 		ak, sk := e.ts.RootCredentials()
 		t.Setenv("NCLOUD_ACCESS_KEY", ak)
 		t.Setenv("NCLOUD_SECRET_KEY", sk)
-		e.ok(logical.UpdateOperation, "config/ncloud", e.endpoints())
-		e.badRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "access_key", "EnvProvider")
+		e.OK(logical.UpdateOperation, "config/ncloud", e.endpoints())
+		e.BadRequest(logical.UpdateOperation, "config/ncloud/rotate-root", nil, "access_key", "EnvProvider")
 	})
 }

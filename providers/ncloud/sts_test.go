@@ -17,10 +17,10 @@ import (
 func TestSTSLeaseMatchesKey(t *testing.T) {
 	e := newEnv(t)
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
+	e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
 
 	issued := time.Now()
-	resp := e.ok(logical.ReadOperation, "creds/ncloud/ci", nil)
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/ci", nil)
 	ak := resp.Data["access_key"].(string)
 	secret := resp.Data["secret_key"].(string)
 	require.NotEmpty(t, secret)
@@ -39,7 +39,7 @@ func TestSTSLeaseMatchesKey(t *testing.T) {
 	require.NotContains(t, string(internal), secret, "internal data holds no secret")
 	require.Contains(t, string(internal), ak)
 
-	r, err := e.renew(resp.Secret, time.Hour, issued)
+	r, err := e.Renew(resp.Secret, time.Hour, issued)
 	require.NoError(t, err)
 	require.False(t, r.IsError(), "%v", r.Error())
 	left := time.Until(key.ExpireTime)
@@ -47,7 +47,7 @@ func TestSTSLeaseMatchesKey(t *testing.T) {
 	require.Greater(t, r.Secret.TTL, left-3*time.Second)
 	require.LessOrEqual(t, r.Secret.MaxTTL, 15*time.Minute+time.Second)
 
-	rr, err := e.revoke(resp.Secret)
+	rr, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	require.NotNil(t, rr)
 	require.Len(t, rr.Warnings, 1)
@@ -64,17 +64,17 @@ func TestSTSRenewRefusedAfterExpiry(t *testing.T) {
 	e := newEnv(t, ncloud.WithClock(clock))
 	e.ts.SetClock(clock)
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
+	e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
 
 	issued := time.Now()
-	resp := e.ok(logical.ReadOperation, "creds/ncloud/ci", nil)
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/ci", nil)
 	key, ok := e.ts.STSKey(resp.Data["access_key"].(string))
 	require.True(t, ok)
 	require.Equal(t, 15*time.Minute, key.ExpireTime.Sub(key.CreateTime))
 	require.LessOrEqual(t, resp.Secret.TTL, 3*time.Second, "the lease ends with the key")
 
 	time.Sleep(time.Until(key.ExpireTime) + time.Second)
-	r, err := e.renew(resp.Secret, time.Hour, issued)
+	r, err := e.Renew(resp.Secret, time.Hour, issued)
 	require.NoError(t, err)
 	require.True(t, r.IsError(), "renew after expiry must be refused")
 	require.Contains(t, r.Error().Error(), "hard expiry")
@@ -99,14 +99,14 @@ func TestSTSTTLBelowMinimum(t *testing.T) {
 			if tc.req == nil {
 				// Refused at role write: the role could only issue keys
 				// that outlive their leases.
-				e.badRequest(logical.UpdateOperation, "roles/ncloud/short", tc.role, "ttl", "600 s")
+				e.BadRequest(logical.UpdateOperation, "roles/ncloud/short", tc.role, "ttl", "600 s")
 			} else {
-				e.ok(logical.UpdateOperation, "roles/ncloud/short", tc.role)
-				e.badRequest(logical.UpdateOperation, "creds/ncloud/short", tc.req, "ttl", "600 s")
+				e.OK(logical.UpdateOperation, "roles/ncloud/short", tc.role)
+				e.BadRequest(logical.UpdateOperation, "creds/ncloud/short", tc.req, "ttl", "600 s")
 			}
 			require.Equal(t, 0, e.ts.Core().Count("CreateCredentials"), "no call made")
 			require.Equal(t, 0, e.ts.State()["sts_keys"])
-			require.Equal(t, 0, e.walCount())
+			require.Equal(t, 0, e.WALCount())
 		})
 	}
 }
@@ -134,8 +134,8 @@ func TestSTSAuthenticationErrors(t *testing.T) {
 				extra["secret_key"] = tc.secret
 			}
 			e.configure(extra)
-			e.ok(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
-			msg := e.coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/ci", nil)
+			e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
+			msg := e.Coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/ci", nil)
 			t.Logf("driver error: %s", msg)
 			for _, w := range tc.want {
 				require.Contains(t, msg, w)

@@ -15,12 +15,12 @@ import (
 
 // subRole writes a sub_account role "dev".
 func (e *env) subRole(extra map[string]any) {
-	e.t.Helper()
+	e.T.Helper()
 	data := map[string]any{"credential_type": "sub_account", "policies": []string{"NCP_SERVER_MANAGER", "NCP_VPC_MANAGER"}, "ttl": "1h"}
 	for k, v := range extra {
 		data[k] = v
 	}
-	e.ok(logical.UpdateOperation, "roles/ncloud/dev", data)
+	e.OK(logical.UpdateOperation, "roles/ncloud/dev", data)
 }
 
 // Done means 4: a sub_account role issues a working key; revoke removes
@@ -34,7 +34,7 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	before := e.ts.State()
 
 	issued := time.Now()
-	resp := e.ok(logical.ReadOperation, "creds/ncloud/dev", nil)
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	ak, sk := resp.Data["access_key"].(string), resp.Data["secret_key"].(string)
 	login := resp.Data["login_id"].(string)
 	require.NotEmpty(t, sk)
@@ -49,25 +49,25 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	require.Equal(t, sa.ID, resp.Data["sub_account_id"])
 	require.True(t, resp.Secret.Renewable)
 	require.Equal(t, map[string]int{"ListPolicies": 1, "CreateSubAccount": 1, "AddSubAccountPolicies": 1, "CreateAccessKey": 1}, e.ts.Core().Calls().Counts, "4 calls per create")
-	require.Equal(t, 0, e.walCount())
+	require.Equal(t, 0, e.WALCount())
 
 	// The key works: a second instance configured with it gets an STS
 	// key from the emulator, which verifies its signature.
 	leased := e.endpoints()
 	leased["driver"], leased["access_key"], leased["secret_key"] = "ncloud", ak, sk
-	e.ok(logical.UpdateOperation, "config/leased", leased)
-	e.ok(logical.UpdateOperation, "roles/leased/sts", map[string]any{"ttl": "10m"})
-	sts := e.ok(logical.ReadOperation, "creds/leased/sts", nil)
+	e.OK(logical.UpdateOperation, "config/leased", leased)
+	e.OK(logical.UpdateOperation, "roles/leased/sts", map[string]any{"ttl": "10m"})
+	sts := e.OK(logical.ReadOperation, "creds/leased/sts", nil)
 	stsKey, ok := e.ts.STSKey(sts.Data["access_key"].(string))
 	require.True(t, ok)
 	require.Equal(t, sa.ID, stsKey.SubAccountID, "the STS key was issued to the leased sub account")
 
 	// Renew is Vault-side (no cloud call): allowed up to the role's limits.
-	r, err := e.renew(resp.Secret, 0, issued)
+	r, err := e.Renew(resp.Secret, 0, issued)
 	require.NoError(t, err)
 	require.False(t, r.IsError(), "%v", r.Error())
 
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	_, ok = e.ts.SubAccount(login)
 	require.False(t, ok, "sub account deleted")
@@ -75,7 +75,7 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	require.Equal(t, before["access_keys"], e.ts.State()["access_keys"])
 	require.Equal(t, 1, e.ts.Core().Count("DeleteSubAccount"), "one cascading delete per revoke")
 
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err, "revoking twice succeeds")
 }
 
@@ -88,7 +88,7 @@ func TestSubAccountConcurrentRevoke(t *testing.T) {
 	const n = 20
 	secrets := make([]*logical.Secret, n)
 	for i := range secrets {
-		secrets[i] = e.ok(logical.ReadOperation, "creds/ncloud/dev", nil).Secret
+		secrets[i] = e.OK(logical.ReadOperation, "creds/ncloud/dev", nil).Secret
 	}
 	require.Equal(t, before+n, e.ts.State()["sub_accounts"])
 	var wg sync.WaitGroup
@@ -97,7 +97,7 @@ func TestSubAccountConcurrentRevoke(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = e.revoke(s)
+			_, errs[i] = e.Revoke(s)
 		}()
 	}
 	wg.Wait()
@@ -132,18 +132,18 @@ func TestSubAccountCreateFailures(t *testing.T) {
 			before := e.ts.State()
 			e.ts.Core().SetFaults(emulator.Faults{FailActions: tc.fail})
 
-			msg := e.coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/dev", nil)
+			msg := e.Coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/dev", nil)
 			require.Contains(t, msg, tc.step)
 			require.Contains(t, msg, "900", "Ncloud's error code is reported")
 
 			if tc.orphaned {
 				require.Equal(t, before["sub_accounts"]+1, e.ts.State()["sub_accounts"], "cleanup and immediate rollback failed")
-				require.Equal(t, 1, e.walCount(), "the WAL entry names the orphan")
-				e.rollback()
+				require.Equal(t, 1, e.WALCount(), "the WAL entry names the orphan")
+				require.NoError(t, e.Rollback())
 			}
 			require.Equal(t, before["sub_accounts"], e.ts.State()["sub_accounts"], "0 sub accounts left")
 			require.Equal(t, before["access_keys"], e.ts.State()["access_keys"])
-			require.Equal(t, 0, e.walCount())
+			require.Equal(t, 0, e.WALCount())
 		})
 	}
 }
@@ -167,7 +167,7 @@ func TestSubAccountRoleValidation(t *testing.T) {
 			e.configure(nil)
 			before := e.ts.State()
 			tc.role["credential_type"] = "sub_account"
-			e.badRequest(logical.UpdateOperation, "roles/ncloud/bad", tc.role, tc.want...)
+			e.BadRequest(logical.UpdateOperation, "roles/ncloud/bad", tc.role, tc.want...)
 			require.Equal(t, before, e.ts.State())
 		})
 	}
@@ -177,7 +177,7 @@ func TestSubAccountRoleValidation(t *testing.T) {
 	id, ok := e.ts.PolicyID("NCP_VPC_MANAGER")
 	require.True(t, ok)
 	e.subRole(map[string]any{"policies": []string{id}, "login_id_template": "{{.DisplayName}}_{{.Role}}.{{.ID}}"})
-	resp := e.ok(logical.ReadOperation, "creds/ncloud/dev", nil)
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	sa, ok := e.ts.SubAccount(resp.Data["login_id"].(string))
 	require.True(t, ok)
 	require.True(t, strings.HasPrefix(sa.LoginID, "token-ci_dev."), sa.LoginID)
@@ -191,7 +191,7 @@ func TestSubAccountRetries(t *testing.T) {
 	e.subRole(nil)
 	e.ts.Core().Reset()
 	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"ListPolicies": 1, "AddSubAccountPolicies": 2}})
-	resp := e.ok(logical.ReadOperation, "creds/ncloud/dev", nil)
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	require.NotEmpty(t, resp.Data["secret_key"])
 	counts := e.ts.Core().Calls().Counts
 	require.Equal(t, 2, counts["ListPolicies"])
@@ -200,6 +200,6 @@ func TestSubAccountRetries(t *testing.T) {
 	require.Equal(t, 1, counts["CreateAccessKey"])
 
 	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"CreateAccessKey": 1}})
-	e.coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/dev", nil)
+	e.Coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/dev", nil)
 	require.Equal(t, 2, e.ts.Core().Count("CreateAccessKey"), "a failed create is not sent again")
 }

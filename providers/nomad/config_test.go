@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/stretchr/testify/require"
 
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
 )
 
@@ -20,22 +19,22 @@ func TestEnvironmentFallback(t *testing.T) {
 		"NOMAD_ADDR": e.ts.URL, "NOMAD_TOKEN": e.ts.RootToken(),
 		"NOMAD_REGION": "nowhere", "NOMAD_CACERT": "/nonexistent", "NOMAD_HTTP_AUTH": "u:p",
 	}
-	e.b = newBackend(t, e.storage, e.sys, nomad.New(nomad.WithGetenv(func(k string) string { return env[k] })))
-	e.ok(logical.UpdateOperation, "config/nomad", map[string]any{})
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+	e.Restart(registry(func(k string) string { return env[k] }))
+	e.OK(logical.UpdateOperation, "config/nomad", map[string]any{})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 	resp := e.issue("r")
-	_, err := e.revoke(resp.Secret)
+	_, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
-	e.badRequest(logical.UpdateOperation, "config/nomad/rotate-root", nil, "token", "NOMAD_TOKEN")
+	e.BadRequest(logical.UpdateOperation, "config/nomad/rotate-root", nil, "token", "NOMAD_TOKEN")
 }
 
 // A long display name is shortened so the name fits; the id survives.
 func TestTokenNameFitsTheLimit(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
 	e.configure(map[string]any{"max_token_name_length": 40, "token_name_template": "{{.Instance}}/{{.RoleName}}/{{.DisplayName}}/{{.ID}}"})
-	e.ok(logical.UpdateOperation, "roles/nomad/deploy", map[string]any{"policies": "readonly"})
-	resp, err := e.b.HandleRequest(t.Context(), &logical.Request{
-		Operation: logical.ReadOperation, Path: "creds/nomad/deploy", Storage: e.storage,
+	e.OK(logical.UpdateOperation, "roles/nomad/deploy", map[string]any{"policies": "readonly"})
+	resp, err := e.B.HandleRequest(t.Context(), &logical.Request{
+		Operation: logical.ReadOperation, Path: "creds/nomad/deploy", Storage: e.Storage,
 		DisplayName: "oidc-" + strings.Repeat("very.long \"name\" ", 10),
 	})
 	require.NoError(t, err)
@@ -53,7 +52,7 @@ func TestRotateRoot(t *testing.T) {
 	e.configure(nil)
 	before := e.ts.State()
 
-	resp := e.ok(logical.UpdateOperation, "config/nomad/rotate-root", nil)
+	resp := e.OK(logical.UpdateOperation, "config/nomad/rotate-root", nil)
 	require.NotEmpty(t, resp.Data["accessor_id"])
 	require.NotEqual(t, resp.Data["accessor_id"], resp.Data["previous_accessor_id"])
 	for _, v := range resp.Data {
@@ -67,9 +66,9 @@ func TestRotateRoot(t *testing.T) {
 	require.Equal(t, "management", tok.Type)
 	require.True(t, tok.Global, "same global mode as the bootstrap token")
 
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 	creds := e.issue("r")
-	_, err = e.revoke(creds.Secret)
+	_, err = e.Revoke(creds.Secret)
 	require.NoError(t, err)
 }
 
@@ -78,7 +77,7 @@ func TestRotateRoot(t *testing.T) {
 func TestConcurrentRevoke(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 	e.ts.Core().SetFaults(faults(nil))
 	const n = 60
 	var secrets []*logical.Secret
@@ -94,7 +93,7 @@ func TestConcurrentRevoke(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.revoke(s); err != nil {
+			if _, err := e.Revoke(s); err != nil {
 				errs <- err
 			}
 		}()

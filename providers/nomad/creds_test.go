@@ -33,7 +33,7 @@ func TestIssueCreatesTokenWithRoleFields(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			role := strings.ReplaceAll(tc.name, " ", "-")
-			e.ok(logical.UpdateOperation, "roles/nomad/"+role, tc.role)
+			e.OK(logical.UpdateOperation, "roles/nomad/"+role, tc.role)
 			resp := e.issue(role)
 
 			accessor := resp.Data["accessor_id"].(string)
@@ -63,8 +63,8 @@ func TestIssueCreatesTokenWithRoleFields(t *testing.T) {
 func TestStorageHoldsNoSecret(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "10m"})
-	e.ok(logical.UpdateOperation, "roles/nomad/m", map[string]any{"type": "management"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "10m"})
+	e.OK(logical.UpdateOperation, "roles/nomad/m", map[string]any{"type": "management"})
 
 	var secrets []string
 	for _, role := range []string{"r", "m", "r"} {
@@ -77,7 +77,7 @@ func TestStorageHoldsNoSecret(t *testing.T) {
 		require.NotContains(t, string(internal), secret)
 		require.Contains(t, string(internal), resp.Data["accessor_id"].(string))
 	}
-	entries := allStorage(t, e.storage)
+	entries := e.StorageDump()
 	require.NotEmpty(t, entries)
 	for key, value := range entries {
 		for _, s := range secrets {
@@ -91,19 +91,19 @@ func TestStorageHoldsNoSecret(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 
 	t.Run("deletes by accessor, twice is success", func(t *testing.T) {
 		resp := e.issue("r")
 		accessor := resp.Data["accessor_id"].(string)
 		before := e.ts.Core().Count("TokenDelete")
-		_, err := e.revoke(resp.Secret)
+		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 		_, ok := e.ts.Token(accessor)
 		require.False(t, ok)
 		require.Equal(t, before+1, e.ts.Core().Count("TokenDelete"), "one DELETE per revoke")
 
-		again, err := e.revoke(resp.Secret)
+		again, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 		require.NotNil(t, again)
 		require.Contains(t, strings.Join(again.Warnings, " "), "already gone")
@@ -111,14 +111,14 @@ func TestRevoke(t *testing.T) {
 	t.Run("deleted behind the plugin's back", func(t *testing.T) {
 		resp := e.issue("r")
 		e.ts.DeleteTokenBehindBack(resp.Data["accessor_id"].(string))
-		_, err := e.revoke(resp.Secret)
+		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 	})
 	t.Run("500 on delete is an error, then a retry succeeds", func(t *testing.T) {
 		resp := e.issue("r")
 		accessor := resp.Data["accessor_id"].(string)
 		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 1}))
-		_, err := e.revoke(resp.Secret)
+		_, err := e.Revoke(resp.Secret)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, logical.ErrUnrecoverable)
 		require.Contains(t, err.Error(), "No cluster leader")
@@ -127,7 +127,7 @@ func TestRevoke(t *testing.T) {
 		_, ok := e.ts.Token(accessor)
 		require.True(t, ok, "the token survives a failed revoke")
 
-		_, err = e.revoke(resp.Secret)
+		_, err = e.Revoke(resp.Secret)
 		require.NoError(t, err)
 		_, ok = e.ts.Token(accessor)
 		require.False(t, ok)

@@ -39,10 +39,10 @@ func TestBadRoleInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.ts.State()
 			creates := e.ts.Core().Count("TokenCreate")
-			e.badRequest(logical.UpdateOperation, "roles/nomad/"+tc.role, tc.data, tc.field, tc.want)
+			e.BadRequest(logical.UpdateOperation, "roles/nomad/"+tc.role, tc.data, tc.field, tc.want)
 			require.Equal(t, before, e.ts.State(), "nothing created in Nomad")
 			require.Equal(t, creates, e.ts.Core().Count("TokenCreate"))
-			resp, err := e.do(logical.ReadOperation, "roles/nomad/"+tc.role, nil)
+			resp, err := e.Do(logical.ReadOperation, "roles/nomad/"+tc.role, nil)
 			require.NoError(t, err)
 			require.Nil(t, resp, "the role was not stored")
 		})
@@ -89,9 +89,9 @@ func TestBadConfigInput(t *testing.T) {
 				data[k] = v
 			}
 			before := e.ts.State()
-			e.badRequest(logical.UpdateOperation, "config/nomad", data, tc.field, tc.want)
+			e.BadRequest(logical.UpdateOperation, "config/nomad", data, tc.field, tc.want)
 			require.Equal(t, before, e.ts.State())
-			resp, err := e.do(logical.ReadOperation, "config/nomad", nil)
+			resp, err := e.Do(logical.ReadOperation, "config/nomad", nil)
 			require.NoError(t, err)
 			require.Nil(t, resp, "the config was not stored")
 		})

@@ -43,16 +43,10 @@ func newLossyEnv(t *testing.T, lose int32) *env {
 	lossy.n.Store(lose)
 	hs := httptest.NewServer(lossy)
 	t.Cleanup(hs.Close)
-	e := &env{
-		t:       t,
-		ts:      &nomadtest.TestServer{Server: srv, URL: hs.URL, HTTP: hs},
-		storage: &logical.InmemStorage{},
-		sys:     &logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: 24 * time.Hour},
-	}
-	e.b = newBackend(t, e.storage, e.sys, nomad.New(nomad.WithGetenv(noEnv)))
+	e := &env{Backend: newBackend(t), ts: &nomadtest.TestServer{Server: srv, URL: hs.URL, HTTP: hs}}
 	seedACL(t, e.ts.URL, srv.RootToken(), nil)
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 	return e
 }
 
@@ -62,14 +56,14 @@ func TestInterruptedCreateRolledBackAtOnce(t *testing.T) {
 	e := newLossyEnv(t, 1)
 	before := e.ts.State()
 
-	_, err := e.do(logical.ReadOperation, "creds/nomad/r", nil)
+	_, err := e.Do(logical.ReadOperation, "creds/nomad/r", nil)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "CreateToken")
 	require.Equal(t, 1, e.ts.Core().Count("TokenCreate"), "the token was created")
 	require.Equal(t, 1, e.ts.Core().Count("TokenList"), "rollback found it by name")
 	require.Equal(t, 1, e.ts.Core().Count("TokenDelete"), "and deleted it")
 	require.Equal(t, before, e.ts.State(), "no token left")
-	require.Zero(t, e.walCount())
+	require.Zero(t, e.WALCount())
 
 	// The next issue works.
 	resp := e.issue("r")
@@ -84,14 +78,14 @@ func TestInterruptedCreateRolledBackByRollbackManager(t *testing.T) {
 	before := e.ts.State()
 	e.ts.Core().SetFaults(faults(map[string]int{"TokenList": 1}))
 
-	_, err := e.do(logical.ReadOperation, "creds/nomad/r", nil)
+	_, err := e.Do(logical.ReadOperation, "creds/nomad/r", nil)
 	require.Error(t, err)
 	require.Equal(t, before["tokens"]+1, e.ts.State()["tokens"], "the orphan exists until rollback")
-	require.Equal(t, 1, e.walCount(), "the WAL entry names it")
+	require.Equal(t, 1, e.WALCount(), "the WAL entry names it")
 
-	require.NoError(t, e.rollback())
+	require.NoError(t, e.Rollback())
 	require.Equal(t, before, e.ts.State())
-	require.Zero(t, e.walCount())
+	require.Zero(t, e.WALCount())
 }
 
 // Done means 5: a crash after the token exists (the plugin never sees the

@@ -2,13 +2,11 @@ package nomad_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/stretchr/testify/require"
 
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
 )
 
@@ -16,13 +14,7 @@ import (
 func newTLSEnv(t *testing.T, requireClientCert bool) (*env, *nomadtest.TLSTestServer) {
 	t.Helper()
 	ts := nomadtest.StartTLS(t, nomadtest.Options{RequireClientCert: requireClientCert})
-	e := &env{
-		t:       t,
-		ts:      ts.TestServer,
-		storage: &logical.InmemStorage{},
-		sys:     &logical.StaticSystemView{DefaultLeaseTTLVal: time.Hour, MaxLeaseTTLVal: 24 * time.Hour},
-	}
-	e.b = newBackend(t, e.storage, e.sys, nomad.New(nomad.WithGetenv(noEnv)))
+	e := &env{Backend: newBackend(t), ts: ts.TestServer}
 	seedACL(t, ts.URL, ts.RootToken(), func(c *api.Config) {
 		c.TLSConfig = &api.TLSConfig{CACertPEM: ts.CACertPEM, ClientCertPEM: ts.ClientCertPEM, ClientKeyPEM: ts.ClientKeyPEM}
 	})
@@ -35,41 +27,41 @@ func TestTLS(t *testing.T) {
 	t.Run("with the CA, issue and revoke work", func(t *testing.T) {
 		e, ts := newTLSEnv(t, false)
 		e.configure(map[string]any{"ca_cert": string(ts.CACertPEM)})
-		e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+		e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 		resp := e.issue("r")
-		_, err := e.revoke(resp.Secret)
+		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 	})
 	t.Run("without the CA, config is refused naming ca_cert", func(t *testing.T) {
 		e, _ := newTLSEnv(t, false)
 		before := e.ts.State()
-		e.badRequest(logical.UpdateOperation, "config/nomad", map[string]any{"address": e.ts.URL, "token": e.ts.RootToken()},
+		e.BadRequest(logical.UpdateOperation, "config/nomad", map[string]any{"address": e.ts.URL, "token": e.ts.RootToken()},
 			"TLSUntrustedCertificate", "set ca_cert")
 		require.Equal(t, before, e.ts.State())
 	})
 	t.Run("another CA is refused the same way", func(t *testing.T) {
 		e, _ := newTLSEnv(t, false)
 		_, other := newTLSEnv(t, false)
-		e.badRequest(logical.UpdateOperation, "config/nomad", map[string]any{"address": e.ts.URL, "token": e.ts.RootToken(), "ca_cert": string(other.CACertPEM)},
+		e.BadRequest(logical.UpdateOperation, "config/nomad", map[string]any{"address": e.ts.URL, "token": e.ts.RootToken(), "ca_cert": string(other.CACertPEM)},
 			"TLSUntrustedCertificate")
 	})
 	t.Run("tls_server_name", func(t *testing.T) {
 		e, ts := newTLSEnv(t, false)
 		e.configure(map[string]any{"ca_cert": string(ts.CACertPEM), "tls_server_name": "localhost"})
-		e.badRequest(logical.UpdateOperation, "config/nomad", map[string]any{"tls_server_name": "nomad.example.com"},
+		e.BadRequest(logical.UpdateOperation, "config/nomad", map[string]any{"tls_server_name": "nomad.example.com"},
 			"TLSHostnameMismatch", "tls_server_name")
 	})
 	t.Run("client certificate required", func(t *testing.T) {
 		e, ts := newTLSEnv(t, true)
-		e.badRequest(logical.UpdateOperation, "config/nomad", map[string]any{"address": e.ts.URL, "token": e.ts.RootToken(), "ca_cert": string(ts.CACertPEM)},
+		e.BadRequest(logical.UpdateOperation, "config/nomad", map[string]any{"address": e.ts.URL, "token": e.ts.RootToken(), "ca_cert": string(ts.CACertPEM)},
 			"config rejected", "TLSClientCertificateRefused", "client_cert")
 		e.configure(map[string]any{"ca_cert": string(ts.CACertPEM), "client_cert": string(ts.ClientCertPEM), "client_key": string(ts.ClientKeyPEM)})
-		e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
+		e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 		resp := e.issue("r")
-		_, err := e.revoke(resp.Secret)
+		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 
-		read := e.ok(logical.ReadOperation, "config/nomad", nil)
+		read := e.OK(logical.ReadOperation, "config/nomad", nil)
 		require.Equal(t, true, read.Data["client_key_set"])
 		require.Equal(t, true, read.Data["token_set"])
 		require.NotContains(t, read.Data, "client_key")

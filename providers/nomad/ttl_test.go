@@ -15,7 +15,7 @@ import (
 func TestExpirationTTLCapsLeaseAndRenew(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "10m", "ttl": "30m", "max_ttl": "1h"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "10m", "ttl": "30m", "max_ttl": "1h"})
 
 	start := time.Now()
 	resp := e.issue("r")
@@ -41,7 +41,7 @@ func TestExpirationTTLCapsLeaseAndRenew(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Renewing at "issued - elapsed" is renewing elapsed after issue.
 			issued := time.Now().Add(-tc.elapsed)
-			r, err := e.renew(resp.Secret, tc.increment, issued)
+			r, err := e.Renew(resp.Secret, tc.increment, issued)
 			require.NoError(t, err)
 			require.False(t, r.IsError(), "%v", r.Error())
 			// Vault ends the lease at issued + min(TTL, MaxTTL) from now.
@@ -62,7 +62,7 @@ func TestExpirationTTLCapsLeaseAndRenew(t *testing.T) {
 func TestRenewPastNomadExpiryIsRefused(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{MinExpirationTTL: time.Second})
 	e.configure(nil)
-	e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "2s"})
+	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "2s"})
 	resp := e.issue("r")
 	issued := time.Now()
 	require.LessOrEqual(t, resp.Secret.TTL, 2*time.Second)
@@ -70,7 +70,7 @@ func TestRenewPastNomadExpiryIsRefused(t *testing.T) {
 	time.Sleep(2100 * time.Millisecond)
 	_, _, err := e.client(resp.Data["secret_id"].(string)).ACLTokens().Self(nil)
 	require.Error(t, err, "the token has expired in Nomad")
-	r, err := e.renew(resp.Secret, time.Hour, issued)
+	r, err := e.Renew(resp.Secret, time.Hour, issued)
 	if err == nil {
 		require.True(t, r.IsError(), "renew past the Nomad expiry must fail")
 		require.Contains(t, r.Error().Error(), "expir")
@@ -95,17 +95,17 @@ func TestExpirationTTLOutsideServerBounds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, tc.opts)
 			e.configure(nil)
-			e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": tc.ttl})
+			e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": tc.ttl})
 			before := e.ts.State()
-			e.badRequest(logical.ReadOperation, "creds/nomad/r", nil, "expiration_ttl", tc.want, "token_max_expiration_ttl")
+			e.BadRequest(logical.ReadOperation, "creds/nomad/r", nil, "expiration_ttl", tc.want, "token_max_expiration_ttl")
 			require.Equal(t, before, e.ts.State(), "nothing created")
-			require.Zero(t, e.walCount(), "the refused create leaves no WAL entry")
+			require.Zero(t, e.WALCount(), "the refused create leaves no WAL entry")
 		})
 	}
 	t.Run("within configured bounds works", func(t *testing.T) {
 		e := newEnv(t, nomadtest.Options{MaxExpirationTTL: 72 * time.Hour})
 		e.configure(nil)
-		e.ok(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "48h"})
+		e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly", "expiration_ttl": "48h"})
 		resp := e.issue("r")
 		require.LessOrEqual(t, resp.Secret.MaxTTL, 48*time.Hour)
 	})
