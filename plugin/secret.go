@@ -85,6 +85,9 @@ func (b *Backend) secretRenew(ctx context.Context, req *logical.Request, _ *fram
 	expiry := ld.expiry()
 	var warnings []string
 	inst, err := b.provider(ctx, req.Storage, ld.Provider)
+	if err == nil {
+		err = sameDriver(inst, ld.Provider, ld.Driver)
+	}
 	switch {
 	case err == nil:
 		rr, err := inst.provider.Renew(ctx, &providers.RenewRequest{
@@ -141,6 +144,9 @@ func (b *Backend) secretRevoke(ctx context.Context, req *logical.Request, _ *fra
 		return nil, err
 	}
 	inst, err := b.provider(ctx, req.Storage, ld.Provider)
+	if err == nil {
+		err = sameDriver(inst, ld.Provider, ld.Driver)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +185,17 @@ func checkNoSecrets(internal json.RawMessage) error {
 				return fmt.Errorf("driver internal data has a key %q that looks like a secret; refusing to store it", k)
 			}
 		}
+	}
+	return nil
+}
+
+// sameDriver refuses to hand a lease (or WAL entry) made by one driver to
+// another: a provider instance deleted and configured again with another
+// driver cannot revoke what the first one made. The error is retryable, so
+// an operator who restores the config in time lets Vault's retries succeed.
+func sameDriver(inst *instance, provider, driver string) error {
+	if driver != "" && inst.cfg.Driver != driver {
+		return fmt.Errorf("provider %q now uses driver %q, but this was made by driver %q; configure %q with driver=%s again to revoke it", provider, inst.cfg.Driver, driver, provider, driver)
 	}
 	return nil
 }

@@ -45,6 +45,9 @@ func (b *Backend) walRollback(ctx context.Context, req *logical.Request, kind st
 		return fmt.Errorf("decode WAL entry: %w", err)
 	}
 	inst, err := b.provider(ctx, req.Storage, w.Provider)
+	if err == nil {
+		err = sameDriver(inst, w.Provider, w.Driver)
+	}
 	if err != nil {
 		return fmt.Errorf("rollback of a create for provider %q: %w", w.Provider, err)
 	}
