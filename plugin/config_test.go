@@ -1,4 +1,4 @@
-package plugin
+package plugin_test
 
 import (
 	"context"
@@ -19,8 +19,8 @@ func mustJSON(t *testing.T, v any) string {
 
 func TestConfigReadNeverReturnsSecrets(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/memory", map[string]any{"access_key": "AK", "secret_key": "s3cr3t-root"})
-	resp := e.ok(logical.ReadOperation, "config/memory", nil)
+	e.OK(logical.UpdateOperation, "config/memory", map[string]any{"access_key": "AK", "secret_key": "s3cr3t-root"})
+	resp := e.OK(logical.ReadOperation, "config/memory", nil)
 	require.Equal(t, "memory", resp.Data["driver"])
 	require.Equal(t, "AK", resp.Data["access_key"])
 	require.Equal(t, true, resp.Data["secret_key_set"])
@@ -28,53 +28,53 @@ func TestConfigReadNeverReturnsSecrets(t *testing.T) {
 	require.Equal(t, "memory://", resp.Data["endpoint"], "defaults are reported")
 
 	// Merge: updating one field keeps the others.
-	e.ok(logical.UpdateOperation, "config/memory", map[string]any{"max_parts": 4})
-	resp = e.ok(logical.ReadOperation, "config/memory", nil)
+	e.OK(logical.UpdateOperation, "config/memory", map[string]any{"max_parts": 4})
+	resp = e.OK(logical.ReadOperation, "config/memory", nil)
 	require.Equal(t, "AK", resp.Data["access_key"])
 	require.Equal(t, 4, resp.Data["max_parts"])
 
-	require.Contains(t, e.b.PathsSpecial.SealWrapStorage, "config/")
-	require.Contains(t, e.b.PathsSpecial.LocalStorage, "wal/")
+	require.Contains(t, e.B.SpecialPaths().SealWrapStorage, "config/")
+	require.Contains(t, e.B.SpecialPaths().LocalStorage, "wal/")
 }
 
 func TestConfigValidation(t *testing.T) {
 	e := newEnv(t)
-	e.badRequest(logical.UpdateOperation, "config/memory", map[string]any{"endpoint": "http://x"}, "endpoint", "memory://")
-	e.badRequest(logical.UpdateOperation, "config/memory", map[string]any{"region": "x"}, "unknown field region", "secret_key")
-	e.badRequest(logical.UpdateOperation, "config/memory", map[string]any{"secret_key": "bad"}, "rejected by the cloud", "InvalidClientTokenId")
-	e.badRequest(logical.UpdateOperation, "config/Memory", nil, "provider", "not a valid instance name")
-	e.badRequest(logical.UpdateOperation, "config/foo", nil, "driver", "required")
-	e.badRequest(logical.UpdateOperation, "config/foo", map[string]any{"driver": "gcp"}, "driver", "unknown driver")
-	e.badRequest(logical.UpdateOperation, "config/memory", map[string]any{"max_parts": "many"}, "max_parts")
-	resp, err := e.do(logical.ReadOperation, "config/memory", nil)
+	e.BadRequest(logical.UpdateOperation, "config/memory", map[string]any{"endpoint": "http://x"}, "endpoint", "memory://")
+	e.BadRequest(logical.UpdateOperation, "config/memory", map[string]any{"region": "x"}, "unknown field region", "secret_key")
+	e.BadRequest(logical.UpdateOperation, "config/memory", map[string]any{"secret_key": "bad"}, "rejected by the cloud", "InvalidClientTokenId")
+	e.BadRequest(logical.UpdateOperation, "config/Memory", nil, "provider", "not a valid instance name")
+	e.BadRequest(logical.UpdateOperation, "config/foo", nil, "driver", "required")
+	e.BadRequest(logical.UpdateOperation, "config/foo", map[string]any{"driver": "gcp"}, "driver", "unknown driver")
+	e.BadRequest(logical.UpdateOperation, "config/memory", map[string]any{"max_parts": "many"}, "max_parts")
+	resp, err := e.Do(logical.ReadOperation, "config/memory", nil)
 	require.NoError(t, err)
 	require.Nil(t, resp, "nothing was stored")
 }
 
 func TestTwoInstancesOfOneDriver(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/a", map[string]any{"driver": "memory", "max_parts": 2})
-	e.ok(logical.UpdateOperation, "config/b", map[string]any{"driver": "memory"})
-	e.ok(logical.UpdateOperation, "roles/a/r", map[string]any{"parts": 2})
-	e.ok(logical.UpdateOperation, "roles/b/r", map[string]any{"parts": 5})
+	e.OK(logical.UpdateOperation, "config/a", map[string]any{"driver": "memory", "max_parts": 2})
+	e.OK(logical.UpdateOperation, "config/b", map[string]any{"driver": "memory"})
+	e.OK(logical.UpdateOperation, "roles/a/r", map[string]any{"parts": 2})
+	e.OK(logical.UpdateOperation, "roles/b/r", map[string]any{"parts": 5})
 	// The instance's own config applies to its roles.
-	e.badRequest(logical.UpdateOperation, "roles/a/big", map[string]any{"parts": 5}, "parts", "between 1 and 2")
+	e.BadRequest(logical.UpdateOperation, "roles/a/big", map[string]any{"parts": 5}, "parts", "between 1 and 2")
 
-	ra := e.ok(logical.ReadOperation, "creds/a/r", nil)
-	rb := e.ok(logical.ReadOperation, "creds/b/r", nil)
+	ra := e.OK(logical.ReadOperation, "creds/a/r", nil)
+	rb := e.OK(logical.ReadOperation, "creds/b/r", nil)
 	oa, _ := e.cloud.Object(ra.Data["access_key"].(string))
 	ob, _ := e.cloud.Object(rb.Data["access_key"].(string))
 	require.Equal(t, "a", oa.Instance)
 	require.Equal(t, "b", ob.Instance)
 	require.Len(t, ob.Attachments, 4)
 
-	list := e.ok(logical.ListOperation, "roles/a/", nil)
+	list := e.OK(logical.ListOperation, "roles/a/", nil)
 	require.Equal(t, []string{"r"}, list.Data["keys"])
 
-	e.badRequest(logical.UpdateOperation, "config/a", map[string]any{"driver": "other"}, "driver", "cannot change")
-	e.ok(logical.UpdateOperation, "config/a", map[string]any{"driver": "memory"})
+	e.BadRequest(logical.UpdateOperation, "config/a", map[string]any{"driver": "other"}, "driver", "cannot change")
+	e.OK(logical.UpdateOperation, "config/a", map[string]any{"driver": "memory"})
 
-	providersResp := e.ok(logical.ReadOperation, "providers", nil)
+	providersResp := e.OK(logical.ReadOperation, "providers", nil)
 	inst := providersResp.Data["instances"].(map[string]any)
 	require.Equal(t, map[string]any{"driver": "memory"}, inst["a"])
 	drivers := providersResp.Data["drivers"].(map[string]any)
@@ -82,14 +82,14 @@ func TestTwoInstancesOfOneDriver(t *testing.T) {
 	mem := drivers["memory"].(map[string]any)
 	require.Equal(t, "key", mem["default_credential_type"])
 
-	l := e.ok(logical.ListOperation, "config/", nil)
+	l := e.OK(logical.ListOperation, "config/", nil)
 	require.Equal(t, []string{"a", "b"}, l.Data["keys"])
-	l = e.ok(logical.ListOperation, "providers", nil)
+	l = e.OK(logical.ListOperation, "providers", nil)
 	require.Equal(t, []string{"a", "b"}, l.Data["keys"])
 
-	_, err := e.revoke(ra.Secret)
+	_, err := e.Revoke(ra.Secret)
 	require.NoError(t, err)
-	_, err = e.revoke(rb.Secret)
+	_, err = e.Revoke(rb.Secret)
 	require.NoError(t, err)
 	require.Empty(t, e.cloud.Objects())
 }
@@ -97,11 +97,11 @@ func TestTwoInstancesOfOneDriver(t *testing.T) {
 func TestConfigDelete(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{})
-	e.badRequest(logical.DeleteOperation, "config/memory", nil, "still has 1 role", "r")
-	e.ok(logical.DeleteOperation, "roles/memory/r", nil)
-	e.ok(logical.DeleteOperation, "config/memory", nil)
-	e.coded(404, logical.ReadOperation, "creds/memory/r", nil, "not configured")
-	e.coded(404, logical.UpdateOperation, "roles/memory/r", map[string]any{}, "not configured")
+	e.BadRequest(logical.DeleteOperation, "config/memory", nil, "still has 1 role", "r")
+	e.OK(logical.DeleteOperation, "roles/memory/r", nil)
+	e.OK(logical.DeleteOperation, "config/memory", nil)
+	e.Coded(404, logical.ReadOperation, "creds/memory/r", nil, "not configured")
+	e.Coded(404, logical.UpdateOperation, "roles/memory/r", map[string]any{}, "not configured")
 }
 
 func TestConfigDeleteRefusedWhileWALPending(t *testing.T) {
@@ -113,17 +113,17 @@ func TestConfigDeleteRefusedWhileWALPending(t *testing.T) {
 		}
 		return nil
 	}
-	_, _ = e.do(logical.ReadOperation, "creds/memory/r", nil)
+	_, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil)
 	e.cloud.Hook = nil
-	e.ok(logical.DeleteOperation, "roles/memory/r", nil)
-	e.badRequest(logical.DeleteOperation, "config/memory", nil, "unfinished create")
-	e.rollback()
-	e.ok(logical.DeleteOperation, "config/memory", nil)
+	e.OK(logical.DeleteOperation, "roles/memory/r", nil)
+	e.BadRequest(logical.DeleteOperation, "config/memory", nil, "unfinished create")
+	require.NoError(t, e.Rollback())
+	e.OK(logical.DeleteOperation, "config/memory", nil)
 }
 
 func TestRoles(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/memory", nil)
+	e.OK(logical.UpdateOperation, "config/memory", nil)
 	cases := []struct {
 		name string
 		data map[string]any
@@ -140,16 +140,16 @@ func TestRoles(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e.badRequest(logical.UpdateOperation, "roles/memory/bad", tc.data, tc.want...)
-			resp, err := e.do(logical.ReadOperation, "roles/memory/bad", nil)
+			e.BadRequest(logical.UpdateOperation, "roles/memory/bad", tc.data, tc.want...)
+			resp, err := e.Do(logical.ReadOperation, "roles/memory/bad", nil)
 			require.NoError(t, err)
 			require.Nil(t, resp)
 		})
 	}
 
-	e.ok(logical.UpdateOperation, "roles/memory/r", map[string]any{"scopes": "a,b", "tags": map[string]any{"team": "ci"}, "ttl": "5m"})
-	e.ok(logical.UpdateOperation, "roles/memory/r", map[string]any{"parts": 4})
-	resp := e.ok(logical.ReadOperation, "roles/memory/r", nil)
+	e.OK(logical.UpdateOperation, "roles/memory/r", map[string]any{"scopes": "a,b", "tags": map[string]any{"team": "ci"}, "ttl": "5m"})
+	e.OK(logical.UpdateOperation, "roles/memory/r", map[string]any{"parts": 4})
+	resp := e.OK(logical.ReadOperation, "roles/memory/r", nil)
 	require.Equal(t, "key", resp.Data["credential_type"])
 	require.EqualValues(t, 300, resp.Data["ttl"])
 	require.EqualValues(t, 4, resp.Data["parts"])
@@ -157,42 +157,42 @@ func TestRoles(t *testing.T) {
 	require.Equal(t, map[string]string{"team": "ci"}, resp.Data["tags"])
 
 	// Switching credential type keeps only the fields the new type takes.
-	e.ok(logical.UpdateOperation, "roles/memory/r", map[string]any{"credential_type": "token", "lifetime": "30m"})
-	resp = e.ok(logical.ReadOperation, "roles/memory/r", nil)
+	e.OK(logical.UpdateOperation, "roles/memory/r", map[string]any{"credential_type": "token", "lifetime": "30m"})
+	resp = e.OK(logical.ReadOperation, "roles/memory/r", nil)
 	require.Equal(t, "token", resp.Data["credential_type"])
 	require.NotContains(t, resp.Data, "parts")
 
 	// A max_ttl over the mount's max is accepted with a warning.
-	resp = e.ok(logical.UpdateOperation, "roles/memory/long", map[string]any{"max_ttl": "48h"})
+	resp = e.OK(logical.UpdateOperation, "roles/memory/long", map[string]any{"max_ttl": "48h"})
 	require.Contains(t, strings.Join(resp.Warnings, " "), "mount's max lease TTL")
 
-	e.coded(404, logical.UpdateOperation, "roles/nope/r", map[string]any{}, "not configured")
+	e.Coded(404, logical.UpdateOperation, "roles/nope/r", map[string]any{}, "not configured")
 }
 
 func TestRotateRoot(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/memory", map[string]any{"access_key": "AK", "secret_key": "old-secret"})
-	resp := e.ok(logical.UpdateOperation, "config/memory/rotate-root", nil)
+	e.OK(logical.UpdateOperation, "config/memory", map[string]any{"access_key": "AK", "secret_key": "old-secret"})
+	resp := e.OK(logical.UpdateOperation, "config/memory/rotate-root", nil)
 	require.Equal(t, "AK-r", resp.Data["access_key"])
 	require.Equal(t, 1, e.cloud.Calls("rotate-commit"))
-	cfg := e.ok(logical.ReadOperation, "config/memory", nil)
+	cfg := e.OK(logical.ReadOperation, "config/memory", nil)
 	require.Equal(t, "AK-r", cfg.Data["access_key"])
 
-	e.ok(logical.UpdateOperation, "config/other", map[string]any{"driver": "other"})
-	e.badRequest(logical.UpdateOperation, "config/other/rotate-root", nil, "access_key", "nothing to rotate")
-	e.coded(404, logical.UpdateOperation, "config/nope/rotate-root", nil, "not configured")
+	e.OK(logical.UpdateOperation, "config/other", map[string]any{"driver": "other"})
+	e.BadRequest(logical.UpdateOperation, "config/other/rotate-root", nil, "access_key", "nothing to rotate")
+	e.Coded(404, logical.UpdateOperation, "config/nope/rotate-root", nil, "not configured")
 }
 
 func TestInvalidateDropsOnlyThatInstance(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "config/a", map[string]any{"driver": "memory"})
-	e.ok(logical.UpdateOperation, "config/b", map[string]any{"driver": "memory"})
-	e.ok(logical.UpdateOperation, "roles/a/r", nil)
-	e.ok(logical.UpdateOperation, "roles/b/r", nil)
+	e.OK(logical.UpdateOperation, "config/a", map[string]any{"driver": "memory"})
+	e.OK(logical.UpdateOperation, "config/b", map[string]any{"driver": "memory"})
+	e.OK(logical.UpdateOperation, "roles/a/r", nil)
+	e.OK(logical.UpdateOperation, "roles/b/r", nil)
 	opens := e.cloud.Calls("open")
-	e.b.InvalidateKey(context.Background(), "config/a")
-	e.ok(logical.ReadOperation, "creds/a/r", nil)
-	e.ok(logical.ReadOperation, "creds/b/r", nil)
+	e.B.InvalidateKey(context.Background(), "config/a")
+	e.OK(logical.ReadOperation, "creds/a/r", nil)
+	e.OK(logical.ReadOperation, "creds/b/r", nil)
 	require.Equal(t, opens+1, e.cloud.Calls("open"), "only the invalidated instance is reopened")
 }
 
@@ -201,13 +201,13 @@ func TestSecretsNeverStored(t *testing.T) {
 	e.setup(map[string]any{"parts": 2})
 	var secrets []string
 	for range 3 {
-		resp := e.ok(logical.ReadOperation, "creds/memory/r", nil)
+		resp := e.OK(logical.ReadOperation, "creds/memory/r", nil)
 		secrets = append(secrets, resp.Data["secret_key"].(string))
 	}
-	keys, err := logical.CollectKeys(context.Background(), e.storage)
+	keys, err := logical.CollectKeys(context.Background(), e.Storage)
 	require.NoError(t, err)
 	for _, k := range keys {
-		entry, err := e.storage.Get(context.Background(), k)
+		entry, err := e.Storage.Get(context.Background(), k)
 		require.NoError(t, err)
 		for _, s := range secrets {
 			require.NotContains(t, string(entry.Value), s, "storage key %s", k)

@@ -1,7 +1,8 @@
-package plugin
+package plugin_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/stretchr/testify/require"
 
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/plugin/plugintest"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/providertest"
 )
 
@@ -20,7 +22,7 @@ func TestCredsRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{"parts": 3, "ttl": "10m", "max_ttl": "1h", "scopes": "read,write"})
 
-	resp := e.ok(logical.ReadOperation, "creds/memory/r", nil)
+	resp := e.OK(logical.ReadOperation, "creds/memory/r", nil)
 	require.NotNil(t, resp.Secret)
 	require.Equal(t, 10*time.Minute, resp.Secret.TTL)
 	require.Equal(t, time.Hour, resp.Secret.MaxTTL)
@@ -30,21 +32,21 @@ func TestCredsRoundTrip(t *testing.T) {
 	obj, _ := e.cloud.Object(name)
 	require.Equal(t, []string{"attach-1", "attach-2"}, obj.Attachments)
 	require.Equal(t, []string{"read", "write"}, resp.Data["scopes"])
-	require.Equal(t, 0, e.walCount())
+	require.Equal(t, 0, e.WALCount())
 
 	// Nothing secret in the lease's internal data.
 	require.NotContains(t, mustJSON(t, resp.Secret.InternalData), obj.SecretKey)
 
-	renewed, err := e.renew(resp.Secret, 30*time.Minute, time.Now())
+	renewed, err := e.Renew(resp.Secret, 30*time.Minute, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, 30*time.Minute, renewed.Secret.TTL)
 	require.Equal(t, time.Hour, renewed.Secret.MaxTTL)
 
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	require.Empty(t, e.cloud.Objects())
 	// Revoke is idempotent.
-	_, err = e.revoke(resp.Secret)
+	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err)
 }
 
@@ -72,7 +74,7 @@ func TestCredsTTL(t *testing.T) {
 			if tc.ttl != nil {
 				data, op = map[string]any{"ttl": tc.ttl}, logical.Operation(logical.UpdateOperation)
 			}
-			resp := e.ok(op, "creds/memory/r", data)
+			resp := e.OK(op, "creds/memory/r", data)
 			require.InDelta(t, tc.wantTTL.Seconds(), resp.Secret.TTL.Seconds(), 1)
 			require.InDelta(t, tc.wantMax.Seconds(), resp.Secret.MaxTTL.Seconds(), 1)
 			if tc.warning != "" {
@@ -85,17 +87,17 @@ func TestCredsTTL(t *testing.T) {
 func TestRenewNeverPassesCloudExpiry(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{"lifetime": "15m", "max_ttl": "2h"})
-	resp := e.ok(logical.ReadOperation, "creds/memory/r", nil)
+	resp := e.OK(logical.ReadOperation, "creds/memory/r", nil)
 	issued := time.Now()
 
-	r, err := e.renew(resp.Secret, time.Hour, issued)
+	r, err := e.Renew(resp.Secret, time.Hour, issued)
 	require.NoError(t, err)
 	require.LessOrEqual(t, r.Secret.TTL, 15*time.Minute)
 	require.LessOrEqual(t, r.Secret.MaxTTL, 15*time.Minute)
 
 	// Time passes: the key is dead, the lease not renewable.
 	e.cloud.SetExpiry(resp.Data["access_key"].(string), time.Now().Add(-time.Second))
-	r, err = e.renew(resp.Secret, time.Hour, issued)
+	r, err = e.Renew(resp.Secret, time.Hour, issued)
 	require.NoError(t, err)
 	require.True(t, r.IsError())
 	require.Contains(t, r.Error().Error(), "not renewable")
@@ -104,11 +106,11 @@ func TestRenewNeverPassesCloudExpiry(t *testing.T) {
 func TestNonRenewableToken(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{"credential_type": "token", "lifetime": "20m", "ttl": "1h"})
-	resp := e.ok(logical.ReadOperation, "creds/memory/r", nil)
+	resp := e.OK(logical.ReadOperation, "creds/memory/r", nil)
 	require.False(t, resp.Secret.Renewable)
 	require.InDelta(t, (20 * time.Minute).Seconds(), resp.Secret.TTL.Seconds(), 1)
-	require.Equal(t, 0, e.walCount(), "a credential with nothing to undo writes no WAL entry")
-	rr, err := e.revoke(resp.Secret)
+	require.Equal(t, 0, e.WALCount(), "a credential with nothing to undo writes no WAL entry")
+	rr, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 	require.Contains(t, rr.Warnings[0], "cannot be revoked early")
 }
@@ -116,28 +118,36 @@ func TestNonRenewableToken(t *testing.T) {
 func TestRevokeAndRenewAfterRoleDeleteAndRestart(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{"ttl": "10m", "max_ttl": "1h"})
-	first := e.ok(logical.ReadOperation, "creds/memory/r", nil).Secret
-	second := e.ok(logical.ReadOperation, "creds/memory/r", nil).Secret
+	first := e.OK(logical.ReadOperation, "creds/memory/r", nil).Secret
+	second := e.OK(logical.ReadOperation, "creds/memory/r", nil).Secret
 	require.Len(t, e.cloud.Objects(), 2)
 
-	e.ok(logical.DeleteOperation, "roles/memory/r", nil)
-	r, err := e.renew(first, 20*time.Minute, time.Now())
+	e.OK(logical.DeleteOperation, "roles/memory/r", nil)
+	r, err := e.Renew(first, 20*time.Minute, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, 20*time.Minute, r.Secret.TTL)
 	// The role's max_ttl recorded at issue still applies.
 	require.Equal(t, time.Hour, r.Secret.MaxTTL)
-	_, err = e.revoke(first)
+	_, err = e.Revoke(first)
 	require.NoError(t, err)
 	require.Len(t, e.cloud.Objects(), 1)
 
 	// A new backend on the same storage (restart, plugin reload).
-	e.b = e.newBackend()
-	r, err = e.renew(second, 5*time.Minute, time.Now())
+	e.restart()
+	r, err = e.Renew(second, 5*time.Minute, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, 5*time.Minute, r.Secret.TTL)
-	_, err = e.revoke(second)
+	_, err = e.Revoke(second)
 	require.NoError(t, err)
 	require.Empty(t, e.cloud.Objects())
+}
+
+// createWAL mirrors the JSON of the plugin's WAL entry for a create.
+type createWAL struct {
+	Provider string `json:"provider"`
+	Driver   string `json:"driver"`
+	Role     string `json:"role"`
+	Intent   string `json:"intent"`
 }
 
 func TestWALDuringCreateAndAfterSuccess(t *testing.T) {
@@ -148,22 +158,24 @@ func TestWALDuringCreateAndAfterSuccess(t *testing.T) {
 		if step != "attach-1" {
 			return nil
 		}
-		ids, err := framework.ListWAL(context.Background(), e.storage)
+		ids, err := framework.ListWAL(context.Background(), e.Storage)
 		require.NoError(t, err)
 		for _, id := range ids {
-			w, err := framework.GetWAL(context.Background(), e.storage, id)
+			w, err := framework.GetWAL(context.Background(), e.Storage, id)
+			require.NoError(t, err)
+			buf, err := json.Marshal(w.Data)
 			require.NoError(t, err)
 			var c createWAL
-			require.NoError(t, decodeInto(w.Data, &c))
+			require.NoError(t, json.Unmarshal(buf, &c))
 			seen = append(seen, c)
 		}
 		require.Contains(t, seen[0].Intent, principal, "the WAL entry names the object before it is made")
 		return nil
 	}
-	e.ok(logical.ReadOperation, "creds/memory/r", nil)
+	e.OK(logical.ReadOperation, "creds/memory/r", nil)
 	require.Len(t, seen, 1)
 	require.Equal(t, "memory", seen[0].Provider)
-	require.Equal(t, 0, e.walCount())
+	require.Equal(t, 0, e.WALCount())
 }
 
 func TestCreateInterruptedIsRolledBack(t *testing.T) {
@@ -180,18 +192,18 @@ func TestCreateInterruptedIsRolledBack(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = e.do(logical.ReadOperation, "creds/memory/r", nil)
+		_, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil)
 	}()
 	<-done
 	require.Len(t, e.cloud.Objects(), 1, "the crashed create left its principal")
-	require.Equal(t, 1, e.walCount())
+	require.Equal(t, 1, e.WALCount())
 
 	// Restart, then Vault's rollback manager runs.
 	e.cloud.Hook = nil
-	e.b = e.newBackend()
-	e.rollback()
+	e.restart()
+	require.NoError(t, e.Rollback())
 	require.Empty(t, e.cloud.Objects())
-	require.Equal(t, 0, e.walCount())
+	require.Equal(t, 0, e.WALCount())
 
 	// A young entry is left alone by the normal (not immediate) rollback.
 	e.cloud.Hook = func(step, _ string) error {
@@ -201,11 +213,11 @@ func TestCreateInterruptedIsRolledBack(t *testing.T) {
 		return nil
 	}
 	done = make(chan struct{})
-	go func() { defer close(done); _, _ = e.do(logical.ReadOperation, "creds/memory/r", nil) }()
+	go func() { defer close(done); _, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil) }()
 	<-done
-	_, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.RollbackOperation, Storage: e.storage})
+	_, err := e.B.HandleRequest(context.Background(), &logical.Request{Operation: logical.RollbackOperation, Storage: e.Storage})
 	require.NoError(t, err)
-	require.Equal(t, 1, e.walCount(), "entries younger than WALRollbackMinAge are kept")
+	require.Equal(t, 1, e.WALCount(), "entries younger than WALRollbackMinAge are kept")
 }
 
 func TestCreateFailingHalfwayCleansUp(t *testing.T) {
@@ -219,14 +231,14 @@ func TestCreateFailingHalfwayCleansUp(t *testing.T) {
 				}
 				return nil
 			}
-			_, err := e.do(logical.ReadOperation, "creds/memory/r", nil)
+			_, err := e.Do(logical.ReadOperation, "creds/memory/r", nil)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), step)
 			var ce logical.HTTPCodedError
 			require.ErrorAs(t, err, &ce)
 			require.Equal(t, 502, ce.Code())
 			require.Empty(t, e.cloud.Objects())
-			require.Equal(t, 0, e.walCount())
+			require.Equal(t, 0, e.WALCount())
 		})
 	}
 }
@@ -240,34 +252,34 @@ func TestFailedRollbackKeepsWAL(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := e.do(logical.ReadOperation, "creds/memory/r", nil)
+	_, err := e.Do(logical.ReadOperation, "creds/memory/r", nil)
 	require.Error(t, err)
 	require.Len(t, e.cloud.Objects(), 1)
-	require.Equal(t, 1, e.walCount(), "the object is still named by the WAL")
+	require.Equal(t, 1, e.WALCount(), "the object is still named by the WAL")
 	e.cloud.Hook = nil
-	e.rollback()
+	require.NoError(t, e.Rollback())
 	require.Empty(t, e.cloud.Objects())
-	require.Equal(t, 0, e.walCount())
+	require.Equal(t, 0, e.WALCount())
 }
 
 func TestRevokeErrors(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{})
-	s := e.ok(logical.ReadOperation, "creds/memory/r", nil).Secret
+	s := e.OK(logical.ReadOperation, "creds/memory/r", nil).Secret
 	e.cloud.Hook = func(string, string) error { return errors.New("cloud down") }
-	_, err := e.revoke(s)
+	_, err := e.Revoke(s)
 	require.Error(t, err, "a failed revoke is returned so Vault retries")
 	require.NotErrorIs(t, err, logical.ErrUnrecoverable)
 	e.cloud.Hook = nil
 
-	bad := roundTrip(t, s)
+	bad := plugintest.RoundTrip(t, s)
 	bad.InternalData["data"] = "not json"
-	_, err = e.revoke(bad)
+	_, err = e.Revoke(bad)
 	require.Equal(t, logical.ErrUnrecoverable, err, "the sentinel itself, unwrapped")
 
-	bad = roundTrip(t, s)
+	bad = plugintest.RoundTrip(t, s)
 	bad.InternalData["version"] = 99
-	_, err = e.revoke(bad)
+	_, err = e.Revoke(bad)
 	require.ErrorContains(t, err, "version 99")
 }
 
@@ -292,13 +304,13 @@ func TestBadInputCreatesNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.status != 0 {
-				e.coded(tc.status, tc.op, tc.path, tc.data, tc.want[0])
+				e.Coded(tc.status, tc.op, tc.path, tc.data, tc.want[0])
 			} else {
-				e.badRequest(tc.op, tc.path, tc.data, tc.want...)
+				e.BadRequest(tc.op, tc.path, tc.data, tc.want...)
 			}
 			require.Equal(t, 0, e.cloud.Calls("create"))
 			require.Empty(t, e.cloud.Objects())
-			require.Equal(t, 0, e.walCount())
+			require.Equal(t, 0, e.WALCount())
 		})
 	}
 }
@@ -315,7 +327,7 @@ func TestConcurrentCreds(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := e.do(logical.ReadOperation, "creds/memory/r", nil)
+			resp, err := e.Do(logical.ReadOperation, "creds/memory/r", nil)
 			if err != nil {
 				errs <- err
 				return
@@ -340,7 +352,7 @@ func TestConcurrentCreds(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.revoke(s); err != nil {
+			if _, err := e.Revoke(s); err != nil {
 				errs <- err
 			}
 		}()
@@ -351,5 +363,5 @@ func TestConcurrentCreds(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Empty(t, e.cloud.Objects())
-	require.Equal(t, 0, e.walCount())
+	require.Equal(t, 0, e.WALCount())
 }
