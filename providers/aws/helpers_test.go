@@ -43,7 +43,13 @@ type env struct {
 // emulator's endpoints and root key, plus extra config fields.
 func newEnv(t *testing.T, opts awstest.Options, extra map[string]any) *env {
 	t.Helper()
-	ts := awstest.Start(t, opts)
+	return newEnvOn(t, awstest.Start(t, opts), extra)
+}
+
+// newEnvOn is newEnv with an emulator the test started itself (e.g.
+// behind a handler that rewrites some answers).
+func newEnvOn(t *testing.T, ts *awstest.TestServer, extra map[string]any) *env {
+	t.Helper()
 	e := &env{Backend: plugintest.New(t, providers.MustRegistry(aws.New())), ts: ts}
 	ak, sk := ts.RootCredentials()
 	cfg := map[string]any{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
@@ -15,7 +16,8 @@ import (
 )
 
 // provider is one configured AWS instance. Its clients are safe for
-// concurrent use; it has no other mutable state.
+// concurrent use; its only other mutable state is the cached account of
+// its credential.
 type provider struct {
 	instance string
 	s        *settings
@@ -25,6 +27,12 @@ type provider struct {
 	sts      *sts.Client
 	// sem caps the IAM calls in flight (see limitConcurrency).
 	sem chan struct{}
+
+	// idMu guards partition and account: those of the instance's
+	// credential, from STS GetCallerIdentity on first need (see
+	// callerAccount), "" until then.
+	idMu               sync.Mutex
+	partition, account string
 }
 
 var _ providers.Provider = (*provider)(nil)
@@ -51,13 +59,22 @@ type sessionInternal struct {
 	Expiration  int64  `json:"expiration"`
 }
 
-// ValidateRole implements providers.Provider.
-func (p *provider) ValidateRole(_ context.Context, req providers.ValidateRoleRequest) error {
+// ValidateRole implements providers.Provider: the fields' rules first (no
+// AWS call), then that every policy, boundary, group and role the role
+// names exists, one concurrent read each (see exists.go). It creates
+// nothing.
+func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleRequest) error {
 	switch req.CredentialType {
 	case TypeIAMUser:
-		return validateIAMUser(req.Values)
+		if err := validateIAMUser(req.Values); err != nil {
+			return err
+		}
+		return p.checkUserObjects(ctx, req.Role, req.Values)
 	case TypeAssumedRole:
-		return validateAssumedRole(req.Values)
+		if err := validateAssumedRole(req.Values); err != nil {
+			return err
+		}
+		return p.checkRoleARNs(ctx, req.Role, req.Values.Strings("role_arns"))
 	}
 	return providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
 }
