@@ -74,3 +74,7 @@ demo: build vault ## Start Vault + emulated clouds + plugin, tour issue/renew/re
 .PHONY: dev
 dev: build vault ## Like demo, but leave the stack running and print the environment to use it.
 	$(GO) run ./cmd/multicloud-demo -bin $(BIN) -version $(VERSION) -stay
+
+.PHONY: bench
+bench: build vault ## Side-by-side benchmark vs Vault's builtin aws and nomad engines; writes bench/results.json and docs/benchmarks.md.
+	$(GO) run ./bench -bin $(BIN) -version $(VERSION)

@@ -59,7 +59,7 @@ func renderReport(r *results) string {
 	phaseTable(&b, r.Nomad, "Nomad", "tokens")
 	w("\nBoth sides make one Nomad call per issue (`PUT /v1/acl/token`) and per revoke (`DELETE /v1/acl/token/<accessor>`). ")
 	w("The builtin engine builds a new Nomad client, with its own connection pool, for every request, so its calls are unbounded; ")
-	w("this plugin shares one client per provider with at most 10 connections to Nomad, so 50 concurrent requests queue behind 10 connections, ")
+	w("this plugin shares one client per provider with at most 32 connections to Nomad, so 50 concurrent requests partly queue, ")
 	w("and it writes a WAL entry before the create and deletes it after (two extra storage round trips through the plugin's gRPC channel).\n\n")
 
 	w("## Failure cases\n\n")

@@ -66,9 +66,10 @@ func run() error {
 	ncloudPort := flag.Int("ncloud-port", 0, "port of the Ncloud STS+Sub Account emulator (0: pick a free one)")
 	nomadPort := flag.Int("nomad-port", 0, "port of the Nomad ACL emulator (0: pick a free one)")
 	keyDelay := flag.Duration("aws-key-delay", 0, "how long a new AWS access key is refused (IAM eventual consistency)")
+	pageSize := flag.Int("aws-page-size", 0, "most items an AWS List* call returns per page (0: the emulator's default of 2)")
 	flag.Parse()
 
-	awsSrv := awstest.New(awstest.Options{KeyDelay: *keyDelay})
+	awsSrv := awstest.New(awstest.Options{KeyDelay: *keyDelay, PageSize: *pageSize})
 	ncSrv := ncloudtest.New(ncloudtest.Options{})
 	nomadSrv := nomadtest.New(nomadtest.Options{})
 
