@@ -12,14 +12,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/devvault"
 )
 
 const (
@@ -60,12 +59,11 @@ type endpoints struct {
 }
 
 type demo struct {
-	bin, pluginDir, home string
-	version              string
-	addr, token          string
-	ep                   endpoints
-	procs                []*exec.Cmd
-	secrets              []string
+	bin, version string
+	ep           endpoints
+	emulator     *exec.Cmd
+	vault        *devvault.Server
+	secrets      []string
 }
 
 func main() {
@@ -94,7 +92,7 @@ func (d *demo) run(stay bool) error {
 		return nil
 	}
 	section("The stack is up. In another shell:")
-	fmt.Printf("  export VAULT_ADDR=%s VAULT_TOKEN=%s\n", d.addr, d.token)
+	fmt.Printf("  export VAULT_ADDR=%s VAULT_TOKEN=%s\n", d.vault.Addr, d.vault.Token)
 	fmt.Printf("  export PATH=%s:$PATH\n", must(filepath.Abs(d.bin)))
 	fmt.Printf("  vault read %s/providers\n  vault read %s/creds/aws/ci\n", mount, mount)
 	fmt.Printf("  curl %s/state   # aws objects\n  curl %s/state   # ncloud objects\n  curl %s/state   # nomad objects\n", d.ep.AWS.Admin, d.ep.Ncloud.Admin, d.ep.Nomad.Admin)
@@ -114,9 +112,10 @@ func (d *demo) start() error {
 		return err
 	}
 	em.Stderr = os.Stderr
-	if err := d.launch(em); err != nil {
+	if err := devvault.StartProcess(em); err != nil {
 		return err
 	}
+	d.emulator = em
 	line, err := bufio.NewReader(out).ReadBytes('\n')
 	if err != nil {
 		return fmt.Errorf("reading the emulator's endpoints: %w", err)
@@ -128,49 +127,30 @@ func (d *demo) start() error {
 	fmt.Printf("  aws    IAM+STS      %s\n  ncloud STS+SubAcct  %s\n  nomad  ACL          %s\n", d.ep.AWS.IAMEndpoint, d.ep.Ncloud.STSEndpoint, d.ep.Nomad.Address)
 
 	section("Starting Vault (dev mode) with the plugin directory")
-	var err2 error
-	d.pluginDir, err2 = os.MkdirTemp("", "multicloud-plugins-")
-	if err2 != nil {
-		return err2
-	}
-	if d.home, err2 = os.MkdirTemp("", "multicloud-home-"); err2 != nil {
-		return err2
-	}
-	plugin := filepath.Join(d.pluginDir, pluginName)
-	if err := copyFile(filepath.Join(d.bin, pluginName), plugin); err != nil {
-		return err
-	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	d.addr = fmt.Sprintf("http://127.0.0.1:%d", port)
-	d.token = "demo-root"
 	logf, err := os.CreateTemp("", "multicloud-vault-*.log")
 	if err != nil {
 		return err
 	}
-	vault := exec.Command(filepath.Join(d.bin, "vault"), "server", "-dev", "-dev-root-token-id="+d.token,
-		fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port), "-dev-plugin-dir="+d.pluginDir, "-dev-no-store-token")
-	vault.Stdout, vault.Stderr = logf, logf
-	vault.Env = append(cleanEnv(), "HOME="+d.home)
-	if err := d.launch(vault); err != nil {
+	logf.Close()
+	if d.vault, err = devvault.Start(context.Background(), devvault.Options{
+		VaultBin: filepath.Join(d.bin, "vault"),
+		Plugins:  []string{filepath.Join(d.bin, pluginName)},
+		LogPath:  logf.Name(),
+		Token:    "demo-root",
+	}); err != nil {
 		return err
 	}
-	if err := waitHealthy(d.addr, 60*time.Second); err != nil {
-		return fmt.Errorf("%w (server log: %s)", err, logf.Name())
-	}
-	fmt.Printf("  %s, log in %s\n", d.addr, logf.Name())
+	fmt.Printf("  %s, log in %s\n", d.vault.Addr, d.vault.LogPath)
 
 	section("Registering the plugin by sha256 and version, and mounting it")
-	sum, err := fileSHA256(plugin)
+	sum, err := devvault.FileSHA256(filepath.Join(d.vault.PluginDir, pluginName))
 	if err != nil {
 		return err
 	}
-	if err := d.vault("plugin", "register", "-sha256="+sum, "-version="+d.version, "secret", pluginName); err != nil {
+	if err := d.cli("plugin", "register", "-sha256="+sum, "-version="+d.version, "secret", pluginName); err != nil {
 		return err
 	}
-	return d.vault("secrets", "enable", "-path="+mount, "-plugin-version="+d.version, pluginName)
+	return d.cli("secrets", "enable", "-path="+mount, "-plugin-version="+d.version, pluginName)
 }
 
 // tour configures the three providers and walks through a credential's life.
@@ -185,7 +165,7 @@ func (d *demo) tour() error {
 		{"read", mount + "/config/aws"},
 	}
 	for _, s := range steps {
-		if err := d.vault(s...); err != nil {
+		if err := d.cli(s...); err != nil {
 			return err
 		}
 	}
@@ -200,7 +180,7 @@ func (d *demo) tour() error {
 		{"write", mount + "/roles/ncloud/sub", "credential_type=sub_account", "policies=NCP_INFRA_MANAGER", "ttl=10m"},
 		{"write", mount + "/roles/nomad/ci", "policies=readonly", "expiration_ttl=1h", "ttl=10m"},
 	} {
-		if err := d.vault(s...); err != nil {
+		if err := d.cli(s...); err != nil {
 			return err
 		}
 	}
@@ -217,10 +197,10 @@ func (d *demo) tour() error {
 		if err := d.showState(p.provider, "after issue"); err != nil {
 			return err
 		}
-		if err := d.vault("lease", "renew", "-increment=20m", lease); err != nil {
+		if err := d.cli("lease", "renew", "-increment=20m", lease); err != nil {
 			return err
 		}
-		if err := d.vault("lease", "revoke", "-sync", lease); err != nil {
+		if err := d.cli("lease", "revoke", "-sync", lease); err != nil {
 			return err
 		}
 		if err := d.showState(p.provider, "after revoke"); err != nil {
@@ -237,7 +217,7 @@ func (d *demo) tour() error {
 	if err := d.showState("aws", "with 5 live leases"); err != nil {
 		return err
 	}
-	if err := d.vault("lease", "revoke", "-prefix", mount+"/creds/aws/ci"); err != nil {
+	if err := d.cli("lease", "revoke", "-prefix", mount+"/creds/aws/ci"); err != nil {
 		return err
 	}
 	base, err := d.state("aws")
@@ -304,8 +284,8 @@ func maskValue(s string) string {
 	return s[:4] + strings.Repeat("*", 12)
 }
 
-// vault runs the CLI, printing the command and its (masked) output.
-func (d *demo) vault(args ...string) error {
+// cli runs the vault CLI, printing the command and its (masked) output.
+func (d *demo) cli(args ...string) error {
 	out, err := d.vaultOut(args...)
 	if strings.TrimSpace(out) != "" {
 		for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
@@ -317,13 +297,14 @@ func (d *demo) vault(args ...string) error {
 
 func (d *demo) vaultOut(args ...string) (string, error) {
 	fmt.Println("$ vault " + d.mask(strings.Join(args, " ")))
-	cmd := exec.Command(filepath.Join(d.bin, "vault"), args...)
-	cmd.Env = append(cleanEnv(), "VAULT_ADDR="+d.addr, "VAULT_TOKEN="+d.token, "HOME="+d.home)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("vault %s: %v: %s", args[0], err, d.mask(string(out)))
+	out, exit, err := d.vault.CLI(context.Background(), args...)
+	if err == nil && exit != 0 {
+		err = fmt.Errorf("exit status %d", exit)
 	}
-	return d.mask(string(out)), nil
+	if err != nil {
+		return "", fmt.Errorf("vault %s: %v: %s", args[0], err, d.mask(out))
+	}
+	return d.mask(out), nil
 }
 
 func (d *demo) mask(s string) string {
@@ -384,104 +365,17 @@ func (d *demo) nomadPolicy(name, rules string) error {
 	return nil
 }
 
-func (d *demo) launch(c *exec.Cmd) error {
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := c.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", filepath.Base(c.Path), err)
-	}
-	d.procs = append(d.procs, c)
-	return nil
-}
-
-// stop ends every process the demo started (their whole process groups,
-// so Vault's plugin processes go too) and removes the plugin directory.
+// stop ends Vault and the emulator (their whole process groups, so
+// Vault's plugin processes go too) and removes Vault's temporary
+// directories.
 func (d *demo) stop() {
-	for i := len(d.procs) - 1; i >= 0; i-- {
-		p := d.procs[i].Process
-		_ = syscall.Kill(-p.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = d.procs[i].Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
-			<-done
-		}
-	}
-	for _, dir := range []string{d.pluginDir, d.home} {
-		if dir != "" {
-			_ = os.RemoveAll(dir)
-		}
+	d.vault.Stop()
+	if d.emulator != nil {
+		devvault.StopProcess(d.emulator, devvault.StopGrace)
 	}
 }
 
 func section(s string) { fmt.Printf("\n== %s\n", s) }
-
-func waitHealthy(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(addr + "/v1/sys/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	return fmt.Errorf("vault did not become healthy within %s", timeout)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("%w (run make build first)", err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
-// cleanEnv is the environment without VAULT_* variables, so a developer's
-// own Vault settings cannot redirect the demo.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VAULT_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
 
 func must[T any](v T, err error) T {
 	if err != nil {

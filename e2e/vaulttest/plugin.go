@@ -1,10 +1,7 @@
 package vaulttest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/devvault"
 )
 
 const (
@@ -119,7 +118,7 @@ func buildPlugin(root, version string) (*Plugin, error) {
 		return nil, fmt.Errorf("plugin built as %s reports %q with -version (err %v); is %s still the version variable?",
 			version, got, err, VersionVariable)
 	}
-	sum, err := fileSHA256(out)
+	sum, err := devvault.FileSHA256(out)
 	if err != nil {
 		return nil, err
 	}
@@ -161,19 +160,6 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // installFile puts a copy of src at dst: a hard link when possible (same
 // file system), else a copy. Never a symlink: Vault resolves symlinks and
 // wants a sha256-registered binary directly inside plugin_directory.
@@ -182,20 +168,7 @@ func installFile(src, dst string) error {
 	if err := os.Link(src, dst); err == nil {
 		return nil
 	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return devvault.CopyFile(src, dst)
 }
 
 // versionOf runs a plugin binary with -version and returns what it prints.

@@ -1,9 +1,8 @@
 //go:build unix && !linux
 
-package main
+package devvault
 
 import "syscall"
 
-// sysProcAttr puts Vault in its own process group, so its plugin processes
-// can be killed with it.
+// sysProcAttr puts the process in its own process group.
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
