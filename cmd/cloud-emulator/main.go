@@ -27,32 +27,6 @@ import (
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
 )
 
-// awsInfo is the aws part of the printed line.
-type awsInfo struct {
-	IAMEndpoint string `json:"iam_endpoint"`
-	STSEndpoint string `json:"sts_endpoint"`
-	Region      string `json:"region"`
-	AccessKey   string `json:"access_key"`
-	SecretKey   string `json:"secret_key"`
-	Admin       string `json:"admin"`
-}
-
-// ncloudInfo is the ncloud part of the printed line.
-type ncloudInfo struct {
-	STSEndpoint        string `json:"sts_endpoint"`
-	SubAccountEndpoint string `json:"subaccount_endpoint"`
-	AccessKey          string `json:"access_key"`
-	SecretKey          string `json:"secret_key"`
-	Admin              string `json:"admin"`
-}
-
-// nomadInfo is the nomad part of the printed line.
-type nomadInfo struct {
-	Address string `json:"address"`
-	Token   string `json:"token"`
-	Admin   string `json:"admin"`
-}
-
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "cloud-emulator:", err)
@@ -103,11 +77,12 @@ func run() error {
 
 	ak, sk := awsSrv.RootCredentials()
 	nak, nsk := ncSrv.RootCredentials()
-	line := map[string]any{
-		"aws": awsInfo{IAMEndpoint: awsURL, STSEndpoint: awsURL, Region: "us-east-1", AccessKey: ak, SecretKey: sk, Admin: awsURL + emulator.AdminPrefix},
-		"ncloud": ncloudInfo{STSEndpoint: ncURL, SubAccountEndpoint: ncURL, AccessKey: nak, SecretKey: nsk,
+	line := emulator.Endpoints{
+		AWS: emulator.AWSEndpoints{IAMEndpoint: awsURL, STSEndpoint: awsURL, Region: awsSrv.Region(), AccessKey: ak, SecretKey: sk,
+			Admin: awsURL + emulator.AdminPrefix},
+		Ncloud: emulator.NcloudEndpoints{STSEndpoint: ncURL, SubAccountEndpoint: ncURL, AccessKey: nak, SecretKey: nsk,
 			Admin: ncURL + emulator.AdminPrefix},
-		"nomad": nomadInfo{Address: nomadURL, Token: nomadSrv.RootToken(), Admin: nomadURL + emulator.AdminPrefix},
+		Nomad: emulator.NomadEndpoints{Address: nomadURL, Token: nomadSrv.RootToken(), Admin: nomadURL + emulator.AdminPrefix},
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(line); err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 )
 
 // TestServesAllThreeAndStopsOnSIGTERM builds the binary, reads its JSON
@@ -30,11 +32,7 @@ func TestServesAllThreeAndStopsOnSIGTERM(t *testing.T) {
 
 	line, err := bufio.NewReader(out).ReadBytes('\n')
 	require.NoError(t, err)
-	var info struct {
-		AWS    awsInfo    `json:"aws"`
-		Ncloud ncloudInfo `json:"ncloud"`
-		Nomad  nomadInfo  `json:"nomad"`
-	}
+	var info emulator.Endpoints
 	require.NoError(t, json.Unmarshal(line, &info))
 	require.NotEmpty(t, info.AWS.AccessKey)
 	require.NotEmpty(t, info.Ncloud.SecretKey)

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/devvault"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 )
 
 const (
@@ -35,32 +36,9 @@ const (
 	pluginName = "vault-plugin-secrets-multicloud"
 )
 
-type endpoints struct {
-	AWS struct {
-		IAMEndpoint string `json:"iam_endpoint"`
-		STSEndpoint string `json:"sts_endpoint"`
-		Region      string `json:"region"`
-		AccessKey   string `json:"access_key"`
-		SecretKey   string `json:"secret_key"`
-		Admin       string `json:"admin"`
-	} `json:"aws"`
-	Ncloud struct {
-		STSEndpoint        string `json:"sts_endpoint"`
-		SubAccountEndpoint string `json:"subaccount_endpoint"`
-		AccessKey          string `json:"access_key"`
-		SecretKey          string `json:"secret_key"`
-		Admin              string `json:"admin"`
-	} `json:"ncloud"`
-	Nomad struct {
-		Address string `json:"address"`
-		Token   string `json:"token"`
-		Admin   string `json:"admin"`
-	} `json:"nomad"`
-}
-
 type demo struct {
 	bin, version string
-	ep           endpoints
+	ep           emulator.Endpoints
 	emulator     *exec.Cmd
 	vault        *devvault.Server
 	secrets      []string
@@ -277,12 +255,8 @@ func secretField(k string) bool {
 	return strings.Contains(k, "secret") || strings.Contains(k, "token") && k != "token_name"
 }
 
-func maskValue(s string) string {
-	if len(s) <= 4 {
-		return "****"
-	}
-	return s[:4] + strings.Repeat("*", 12)
-}
+// maskValue hides a secret entirely: not even a prefix is shown.
+func maskValue(string) string { return "********" }
 
 // cli runs the vault CLI, printing the command and its (masked) output.
 func (d *demo) cli(args ...string) error {
