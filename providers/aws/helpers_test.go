@@ -2,19 +2,8 @@ package aws_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/pem"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -144,39 +133,4 @@ func listCalls(counts map[string]int) int {
 		}
 	}
 	return n
-}
-
-// sshRSAKey returns an OpenSSH ssh-rsa public key line.
-func sshRSAKey(t *testing.T) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	var blob []byte
-	put := func(b []byte) {
-		blob = binary.BigEndian.AppendUint32(blob, uint32(len(b)))
-		blob = append(blob, b...)
-	}
-	mpint := func(n *big.Int) []byte {
-		b := n.Bytes()
-		if len(b) > 0 && b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	put([]byte("ssh-rsa"))
-	put(mpint(big.NewInt(int64(k.E))))
-	put(mpint(k.N))
-	return "ssh-rsa " + base64.StdEncoding.EncodeToString(blob) + " test@example"
-}
-
-// selfSignedPEM returns a fresh self-signed certificate in PEM.
-func selfSignedPEM(t *testing.T) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	require.NoError(t, err)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }

@@ -152,9 +152,9 @@ func TestIAMUserRevokeWithExtras(t *testing.T) {
 	_, err = e.admin.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: u, SerialNumber: dev.VirtualMFADevice.SerialNumber,
 		AuthenticationCode1: awsv2.String("123456"), AuthenticationCode2: awsv2.String("654321")})
 	require.NoError(t, err)
-	_, err = e.admin.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: awsv2.String(sshRSAKey(t))})
+	_, err = e.admin.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: awsv2.String(awstest.SSHPublicKey(t, 2048))})
 	require.NoError(t, err)
-	_, err = e.admin.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{UserName: u, CertificateBody: awsv2.String(selfSignedPEM(t))})
+	_, err = e.admin.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{UserName: u, CertificateBody: awsv2.String(awstest.SigningCertificatePEM(t))})
 	require.NoError(t, err)
 	_, err = e.admin.CreateServiceSpecificCredential(ctx, &iam.CreateServiceSpecificCredentialInput{UserName: u, ServiceName: awsv2.String("codecommit.amazonaws.com")})
 	require.NoError(t, err)

@@ -177,14 +177,14 @@ func TestPagination(t *testing.T) {
 		for range 2 {
 			_, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: u})
 			require.NoError(t, err)
-			_, err = c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: aws.String(sshRSAKey(t, 2048))})
+			_, err = c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: aws.String(awstest.SSHPublicKey(t, 2048))})
 			require.NoError(t, err)
 			_, err = c.CreateServiceSpecificCredential(ctx, &iam.CreateServiceSpecificCredentialInput{UserName: u, ServiceName: aws.String("cassandra.amazonaws.com")})
 			require.NoError(t, err)
-			_, err = c.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{UserName: u, CertificateBody: aws.String(selfSignedPEM(t))})
+			_, err = c.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{UserName: u, CertificateBody: aws.String(awstest.SigningCertificatePEM(t))})
 			require.NoError(t, err)
 		}
-		_, err = c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: aws.String(sshRSAKey(t, 2048))})
+		_, err = c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: aws.String(awstest.SSHPublicKey(t, 2048))})
 		require.NoError(t, err)
 		for i := range 3 {
 			dev, err := c.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(fmt.Sprint("dev", i))})

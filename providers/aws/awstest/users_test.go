@@ -1,20 +1,9 @@
 package awstest_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -23,41 +12,6 @@ import (
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
 )
-
-// sshRSAKey returns a fresh OpenSSH ssh-rsa public key line.
-func sshRSAKey(t *testing.T, bits int) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	require.NoError(t, err)
-	var blob []byte
-	put := func(b []byte) {
-		blob = binary.BigEndian.AppendUint32(blob, uint32(len(b)))
-		blob = append(blob, b...)
-	}
-	mpint := func(n *big.Int) []byte {
-		b := n.Bytes()
-		if len(b) > 0 && b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	put([]byte("ssh-rsa"))
-	put(mpint(big.NewInt(int64(k.E))))
-	put(mpint(k.N))
-	return "ssh-rsa " + base64.StdEncoding.EncodeToString(blob) + " test@example"
-}
-
-// selfSignedPEM returns a fresh self-signed certificate in PEM.
-func selfSignedPEM(t *testing.T) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	require.NoError(t, err)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}
 
 func TestUserLifecycle(t *testing.T) {
 	ts := awstest.Start(t, awstest.Options{})
@@ -217,7 +171,7 @@ func TestDeleteConflictPerAttachment(t *testing.T) {
 			}
 		}},
 		{"ssh public key", func(t *testing.T) func() error {
-			out, err := c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: aws.String(sshRSAKey(t, 2048))})
+			out, err := c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: u, SSHPublicKeyBody: aws.String(awstest.SSHPublicKey(t, 2048))})
 			require.NoError(t, err)
 			require.Regexp(t, `^([0-9a-f]{2}:){15}[0-9a-f]{2}$`, aws.ToString(out.SSHPublicKey.Fingerprint))
 			return func() error {
@@ -226,7 +180,7 @@ func TestDeleteConflictPerAttachment(t *testing.T) {
 			}
 		}},
 		{"signing certificate", func(t *testing.T) func() error {
-			out, err := c.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{UserName: u, CertificateBody: aws.String(selfSignedPEM(t))})
+			out, err := c.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{UserName: u, CertificateBody: aws.String(awstest.SigningCertificatePEM(t))})
 			require.NoError(t, err)
 			return func() error {
 				_, err := c.DeleteSigningCertificate(ctx, &iam.DeleteSigningCertificateInput{UserName: u, CertificateId: out.Certificate.CertificateId})
@@ -345,7 +299,7 @@ func TestValidationAndLimits(t *testing.T) {
 			return err
 		}, "ValidationError", 400},
 		{"ssh key too short", func() error {
-			_, err := c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: carol, SSHPublicKeyBody: aws.String(sshRSAKey(t, 1024))})
+			_, err := c.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: carol, SSHPublicKeyBody: aws.String(awstest.SSHPublicKey(t, 1024))})
 			return err
 		}, "InvalidPublicKey", 400},
 		{"ssh key garbage", func() error {
