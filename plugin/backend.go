@@ -145,7 +145,7 @@ func (e *errNotConfigured) Error() string {
 // cached after it.
 func (b *Backend) provider(ctx context.Context, s logical.Storage, name string) (*instance, error) {
 	b.mu.RLock()
-	inst, gen := b.instances[name], b.gens[name]
+	inst := b.instances[name]
 	b.mu.RUnlock()
 	if inst != nil {
 		return inst, nil
@@ -155,7 +155,7 @@ func (b *Backend) provider(ctx context.Context, s logical.Storage, name string) 
 	lock.Lock()
 	defer lock.Unlock()
 	b.mu.RLock()
-	inst, gen = b.instances[name], b.gens[name]
+	inst, gen := b.instances[name], b.gens[name]
 	b.mu.RUnlock()
 	if inst != nil {
 		return inst, nil

@@ -181,7 +181,8 @@ func unknownFieldError(unknown []string, fields []providers.Field, allowed ...st
 	return fmt.Errorf("unknown %s %s; valid fields are: %s", noun, strings.Join(unknown, ", "), strings.Join(valid, ", "))
 }
 
-// requestFields are the path-captured keys that appear in req.Data.
+// withoutPathKeys returns raw without the given keys (the path captures,
+// which the framework merges into req.Data).
 func withoutPathKeys(raw map[string]any, keys ...string) map[string]any {
 	out := make(map[string]any, len(raw))
 	for k, v := range raw {

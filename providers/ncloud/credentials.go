@@ -30,13 +30,6 @@ type credSource struct {
 
 func (c *credSource) fromConfig() bool { return c.provider == nil }
 
-// expiring reports whether the credentials are temporary (a server role).
-func (c *credSource) expiring() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.value.Expiration.IsZero()
-}
-
 // get returns the key pair to sign with.
 func (c *credSource) get() (accessKey, secretKey string, err error) {
 	c.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +126,5 @@ func trustAccount(account string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` +
 		account + `:root"},"Action":"sts:AssumeRole"}]}`
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func nopCloser(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
