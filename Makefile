@@ -24,7 +24,7 @@ build: ## Build the plugin and the cloud emulator into bin/.
 	$(GO) build -trimpath -o $(BIN)/cloud-emulator ./cmd/cloud-emulator
 
 .PHONY: vault
-vault: ## Build the real Vault server (v1.21.4) into bin/vault; cached after the first (~15 min) build.
+vault: ## Build the real Vault server (v1.21.4) into bin/vault; cached after the first (~20 min) build.
 	tools/vault/build.sh
 
 .PHONY: test
