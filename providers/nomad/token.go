@@ -225,13 +225,15 @@ func (p *provider) deleteToken(ctx context.Context, accessor string) (gone bool,
 
 // isNonexistent reports Nomad's answers for a token that does not exist:
 // 400 "Cannot delete nonexistent tokens: <id>" on delete, 404 "ACL token
-// not found" on read. Clients older than api.UnexpectedResponseError
-// returned plain errors; their text is matched as a fallback.
+// not found" on read. A 404 with any other body (a proxy, a wrong address)
+// is not taken for "gone": that would drop a lease whose token lives on.
+// Clients older than api.UnexpectedResponseError returned plain errors;
+// their text is matched as a fallback.
 func isNonexistent(err error) bool {
 	code, body := apiStatus(err)
 	switch {
 	case code == http.StatusNotFound:
-		return true
+		return strings.HasPrefix(body, "ACL token not found")
 	case code == http.StatusBadRequest:
 		return strings.HasPrefix(body, "Cannot delete nonexistent tokens")
 	case code != 0:
