@@ -121,6 +121,7 @@ func (b *Backend) configExists(ctx context.Context, req *logical.Request, d *fra
 }
 
 func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	ctx = providers.WithOperation(ctx, providers.OpValidate)
 	name := d.Get("provider").(string)
 	if !providers.ValidName(name) {
 		return respondErr(badRequest(fmt.Sprintf("provider: %q is not a valid instance name (lowercase letters, digits and '-', starting with a letter, at most 63 characters)", name)))

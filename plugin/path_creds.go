@@ -64,6 +64,7 @@ func (b *Backend) pathCreds() []*framework.Path {
 }
 
 func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	ctx = providers.WithOperation(ctx, providers.OpIssue)
 	instName, roleName := d.Get("provider").(string), d.Get("name").(string)
 	inst, err := b.provider(ctx, req.Storage, instName)
 	if err != nil {

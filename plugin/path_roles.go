@@ -88,6 +88,7 @@ func (b *Backend) handleRoleList(ctx context.Context, req *logical.Request, d *f
 }
 
 func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	ctx = providers.WithOperation(ctx, providers.OpValidate)
 	instName, name := d.Get("provider").(string), d.Get("name").(string)
 	inst, err := b.provider(ctx, req.Storage, instName)
 	if err != nil {

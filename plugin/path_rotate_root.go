@@ -33,6 +33,7 @@ func (b *Backend) pathRotateRoot() *framework.Path {
 }
 
 func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
+	ctx = providers.WithOperation(ctx, providers.OpAdmin)
 	name := d.Get("provider").(string)
 	lock := locksutil.LockForKey(b.configLocks, name)
 	lock.Lock()

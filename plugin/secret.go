@@ -78,6 +78,7 @@ func (b *Backend) secretCredential() *framework.Secret {
 }
 
 func (b *Backend) secretRenew(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	ctx = providers.WithOperation(ctx, providers.OpRenew)
 	ld, err := parseLeaseData(req.Secret.InternalData)
 	if err != nil {
 		return nil, err
@@ -137,6 +138,7 @@ func (b *Backend) secretRenew(ctx context.Context, req *logical.Request, _ *fram
 }
 
 func (b *Backend) secretRevoke(ctx context.Context, req *logical.Request, _ *framework.FieldData) (*logical.Response, error) {
+	ctx = providers.WithOperation(ctx, providers.OpRevoke)
 	ld, err := parseLeaseData(req.Secret.InternalData)
 	if err != nil {
 		// Nothing this plugin version can do with the lease; a newer

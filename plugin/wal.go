@@ -36,6 +36,7 @@ func putCreateWAL(ctx context.Context, s logical.Storage, w createWAL) (string, 
 // walRollback is called by Vault's rollback manager for WAL entries older
 // than WALRollbackMinAge. Returning nil deletes the entry.
 func (b *Backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
+	ctx = providers.WithOperation(ctx, providers.OpRollback)
 	if kind != walKindCreate {
 		b.Logger().Warn("dropping WAL entry of unknown kind", "kind", kind)
 		return nil
