@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/locksutil"
@@ -18,12 +17,6 @@ import (
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/version"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
-
-// walRollbackMinAge is how old a WAL entry must be before Vault's rollback
-// manager undoes it. A create never takes longer than Vault's request
-// timeout (90 s), so 5 minutes (what Vault's AWS engine uses) never rolls
-// back a create still in flight.
-const walRollbackMinAge = 5 * time.Minute
 
 const backendHelp = `
 The multicloud secrets engine issues short-lived cloud credentials for
@@ -60,6 +53,13 @@ type Backend struct {
 
 	// configLocks serialise config writes and deletes per instance.
 	configLocks []*locksutil.LockEntry
+
+	// settingsMu serialises writes of the mount-wide settings.
+	settingsMu sync.Mutex
+
+	// inflight holds the WAL ids of creates running on this node, which
+	// the rollback must leave alone whatever their age.
+	inflight sync.Map
 }
 
 // instance is an open provider with the config it was opened from.
@@ -89,13 +89,13 @@ func New(reg *providers.Registry) *Backend {
 			b.pathConfig(),
 			b.pathRoles(),
 			b.pathCreds(),
+			b.pathSettings(),
 		),
-		Secrets:           []*framework.Secret{b.secretCredential()},
-		WALRollback:       b.walRollback,
-		WALRollbackMinAge: walRollbackMinAge,
-		Invalidate:        b.invalidate,
-		Clean:             b.clean,
-		RunningVersion:    version.Version,
+		Secrets:        []*framework.Secret{b.secretCredential()},
+		PeriodicFunc:   b.periodic,
+		Invalidate:     b.invalidate,
+		Clean:          b.clean,
+		RunningVersion: version.Version,
 	}
 	return b
 }

@@ -136,6 +136,7 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 			return nil, err
 		}
 	}
+	defer b.markInFlight(walID)()
 
 	cresp, err := inst.provider.Create(ctx, creq)
 	if err != nil {

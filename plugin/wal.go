@@ -33,8 +33,8 @@ func putCreateWAL(ctx context.Context, s logical.Storage, w createWAL) (string, 
 	return id, nil
 }
 
-// walRollback is called by Vault's rollback manager for WAL entries older
-// than WALRollbackMinAge. Returning nil deletes the entry.
+// walRollback undoes the create of one WAL entry (see rollbackWAL, which
+// deletes the entry when it returns nil).
 func (b *Backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
 	ctx = providers.WithOperation(ctx, providers.OpRollback)
 	if kind != walKindCreate {
