@@ -88,6 +88,7 @@ func New(reg *providers.Registry) *Backend {
 			b.pathProviders(),
 			b.pathConfig(),
 			b.pathRoles(),
+			b.pathCredsList(),
 			b.pathCreds(),
 			b.pathSettings(),
 		),

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/locksutil"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/lease"
@@ -90,6 +91,11 @@ func (b *Backend) handleRoleList(ctx context.Context, req *logical.Request, d *f
 func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	ctx = providers.WithOperation(ctx, providers.OpValidate)
 	instName, name := d.Get("provider").(string), d.Get("name").(string)
+	// Held until the role is stored, so a concurrent config delete cannot
+	// leave a role without a config.
+	lock := locksutil.LockForKey(b.configLocks, instName)
+	lock.RLock()
+	defer lock.RUnlock()
 	inst, err := b.provider(ctx, req.Storage, instName)
 	if err != nil {
 		return respondErr(err)

@@ -74,6 +74,15 @@ type CredentialType struct {
 	RoleFields []Field
 	// RequestFields are the creds request parameters this type takes.
 	RequestFields []Field
+	// ResponseFields are the fields of an issued credential's data. The
+	// plugin checks that no value of a field marked Secret (nor of a field
+	// not declared here) appears in the lease's internal data, its WAL
+	// intent or its object names.
+	ResponseFields []Field
+	// SelfExpiring marks credentials that cannot be revoked early (STS
+	// keys): Revoke is a no-op that warns. The plugin does not bind them
+	// to a target and they never block a config change or delete.
+	SelfExpiring bool
 }
 
 // DriverInfo describes a driver.

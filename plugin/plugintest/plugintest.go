@@ -27,6 +27,9 @@ import (
 // WithDisplayName says otherwise.
 const DefaultDisplayName = "token-ci"
 
+// MountPoint is the mount path requests carry, as Vault's router sets it.
+const MountPoint = "multicloud/"
+
 // Backend is the plugin's backend on in-memory storage, as one mount.
 // Its fields may be used directly for requests the helpers do not cover.
 type Backend struct {
@@ -92,6 +95,7 @@ func (b *Backend) Do(op logical.Operation, path string, data map[string]any) (*l
 		Data:        data,
 		Storage:     b.Storage,
 		DisplayName: b.DisplayName,
+		MountPoint:  MountPoint,
 	})
 }
 

@@ -62,9 +62,10 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	if err != nil {
 		return nil, err
 	}
+	session := p.sessionName(req)
 	in := &sts.AssumeRoleInput{
 		RoleArn:         awsv2.String(roleARN),
-		RoleSessionName: awsv2.String(p.sessionName(req)),
+		RoleSessionName: awsv2.String(session),
 		DurationSeconds: awsv2.Int32(dur),
 	}
 	if doc != "" {
@@ -101,7 +102,8 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	if out.AssumedRoleUser != nil {
 		data["assumed_role_arn"] = awsv2.ToString(out.AssumedRoleUser.Arn)
 	}
-	return &providers.CreateResponse{Data: data, Internal: internal, Renewable: false, Expiry: exp}, nil
+	return &providers.CreateResponse{Data: data, Internal: internal, Renewable: false, Expiry: exp,
+		Objects: []providers.ObjectRef{{Kind: "sts_session", Name: session, ID: awsv2.ToString(creds.AccessKeyId)}}}, nil
 }
 
 // sessionName renders the session name template; STS wants at least two

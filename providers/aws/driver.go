@@ -78,6 +78,11 @@ func (*Driver) Info() providers.DriverInfo {
 					{Name: "user_path", Type: providers.TypeString, Default: "/", Description: "IAM path of the user, e.g. /vault/."},
 					{Name: "wait_until_usable", Type: providers.TypeBool, Default: false, Description: "Return only once the new key is accepted by STS GetCallerIdentity (bounded by 30s), hiding IAM's eventual consistency."},
 				},
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "Access key id."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Secret access key."},
+					{Name: "user_name", Type: providers.TypeString, Description: "The IAM user's name."},
+				},
 			},
 			{
 				Name:        TypeAssumedRole,
@@ -90,6 +95,15 @@ func (*Driver) Info() providers.DriverInfo {
 				RequestFields: []providers.Field{
 					{Name: "role_arn", Type: providers.TypeString, Description: "Which of the role's role_arns to assume (required when it has several)."},
 				},
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "Temporary access key id."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Temporary secret access key."},
+					{Name: "session_token", Type: providers.TypeString, Secret: true, Description: "Session token."},
+					{Name: "role_arn", Type: providers.TypeString, Description: "The role assumed."},
+					{Name: "expiration", Type: providers.TypeString, Description: "When the session expires (RFC 3339)."},
+					{Name: "assumed_role_arn", Type: providers.TypeString, Description: "ARN of the assumed-role session."},
+				},
+				SelfExpiring: true,
 			},
 		},
 	}

@@ -128,6 +128,7 @@ func (p *provider) createUser(ctx context.Context, req *providers.CreateRequest,
 			"user_name":  name,
 		},
 		Renewable: true,
+		Objects:   []providers.ObjectRef{{Kind: "iam_user", Name: name}, {Kind: "access_key", Name: made.AccessKeyID}},
 	}
 	if rv.Bool("wait_until_usable") {
 		if err := p.waitUsable(ctx, made.AccessKeyID, secret, waitUsableFor); err != nil {

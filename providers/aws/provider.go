@@ -79,15 +79,39 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 	return providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
 }
 
+// Target implements providers.Provider: the partition and account of the
+// instance's credential (STS GetCallerIdentity, once), and the IAM endpoint
+// when it is not AWS's own.
+func (p *provider) Target(ctx context.Context) (providers.Target, error) {
+	partition, account, err := p.callerAccount(ctx)
+	if err != nil {
+		return providers.Target{}, cloudErr("GetCallerIdentity", err)
+	}
+	t := providers.Target{
+		ID:          "aws:" + partition + ":" + account,
+		Description: fmt.Sprintf("AWS account %s (partition %s)", account, partition),
+	}
+	if p.s.iamEndpoint != "" {
+		t.ID += "@" + p.s.iamEndpoint
+		t.Description += " at " + p.s.iamEndpoint
+	}
+	return t, nil
+}
+
 // Prepare implements providers.Provider: it decides the IAM user name
 // (the intent) for iam_user, and checks the request of assumed_role.
-func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (json.RawMessage, error) {
+func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	switch req.CredentialType {
 	case TypeIAMUser:
 		if err := validateIAMUser(req.RoleValues); err != nil {
 			return nil, err
 		}
-		return json.Marshal(userIntent{UserName: p.s.userTpl.render(p.vars(req))})
+		name := p.s.userTpl.render(p.vars(req))
+		data, err := json.Marshal(userIntent{UserName: name})
+		if err != nil {
+			return nil, err
+		}
+		return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "iam_user", Name: name}}}, nil
 	case TypeAssumedRole:
 		if _, err := pickRoleARN(req); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/NaverCloudPlatform/ncloud-sdk-go-v2/hmac"
+	"github.com/NaverCloudPlatform/ncloud-sdk-go-v2/ncloud/credentials"
 )
 
 // API Gateway request headers (management-sts, pub-iam-v2-overview).
@@ -43,6 +44,13 @@ type client struct {
 
 func newClient(hc *http.Client, base string, creds *credSource, now func() time.Time, timeout time.Duration, maxRetries int) *client {
 	return &client{hc: hc, base: base, creds: creds, now: now, timeout: timeout, maxRetries: maxRetries}
+}
+
+// withKey returns a client of the same host that signs with the given key.
+func (cl *client) withKey(accessKey, secretKey string) *client {
+	c := *cl
+	c.creds = &credSource{source: "config", now: cl.now, value: credentials.Value{AccessKey: accessKey, SecretKey: secretKey}}
+	return &c
 }
 
 // call describes one API call.

@@ -119,6 +119,13 @@ func (d *Driver) Info() providers.DriverInfo {
 			{
 				Name:        CredentialSTS,
 				Description: "A temporary STS key of the configured sub account; durationSec = lease TTL (600-43200 s). Expires by itself; cannot be revoked early.",
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "Temporary access key."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Its secret key."},
+					{Name: "create_time", Type: providers.TypeString, Description: "When Ncloud made the key."},
+					{Name: "expire_time", Type: providers.TypeString, Description: "When the key expires."},
+				},
+				SelfExpiring: true,
 			},
 			{
 				Name:        CredentialSubAccount,
@@ -126,6 +133,12 @@ func (d *Driver) Info() providers.DriverInfo {
 				RoleFields: []providers.Field{
 					{Name: fieldPolicies, Type: providers.TypeStringList, Required: true, Description: "Policies (names or policy ids) attached to each sub account."},
 					{Name: fieldLoginTemplate, Type: providers.TypeString, Default: defaultLoginTemplate, Description: "Go template of the sub account loginId; fields .Role .Instance .DisplayName .ID (must use .ID). Sanitised to 3-60 letters, digits and ._@-, starting with a letter."},
+				},
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "The sub account's access key."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Its secret key."},
+					{Name: "sub_account_id", Type: providers.TypeString, Description: "The sub account's id."},
+					{Name: "login_id", Type: providers.TypeString, Description: "The sub account's loginId."},
 				},
 			},
 		},

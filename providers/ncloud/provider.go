@@ -49,7 +49,7 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 
 // Prepare validates the request and, for sub_account, decides the loginId
 // (the WAL intent). STS keys expire by themselves: no intent.
-func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (json.RawMessage, error) {
+func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	switch req.CredentialType {
 	case CredentialSTS:
 		_, err := stsDuration(req.TTL)
@@ -102,6 +102,12 @@ func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*p
 // Rollback undoes an unfinished sub_account create from its loginId.
 func (p *provider) Rollback(ctx context.Context, req *providers.RollbackRequest) error {
 	return p.rollbackSubAccount(ctx, req.Intent)
+}
+
+// Target implements providers.Provider. The Ncloud driver does not yet
+// identify its account: its leases are not bound to a target (an empty ID).
+func (p *provider) Target(context.Context) (providers.Target, error) {
+	return providers.Target{}, nil
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -51,12 +51,10 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 	return &providers.RotateRootResponse{
 		Config: providers.Values{fieldAccessKey: key.AccessKey, fieldSecretKey: key.KeySecret, fieldRootSubAccountID: subID},
 		Data:   map[string]any{"access_key": key.AccessKey, "sub_account_id": subID},
-		Commit: func(ctx context.Context, next providers.Provider) error {
-			np, ok := next.(*provider)
-			if !ok {
-				return fmt.Errorf("rotate-root: the new provider is a %T, not an ncloud provider", next)
-			}
-			if err := np.deleteAccessKey(ctx, np.sub, subID, oldKey); err != nil {
+		Commit: func(ctx context.Context) error {
+			// Deleted with the new key: the old one is no longer in use.
+			withNew := p.sub.withKey(key.AccessKey, key.KeySecret)
+			if err := p.deleteAccessKey(ctx, withNew, subID, oldKey); err != nil {
 				return fmt.Errorf("rotate-root: delete the old access key %s: %w", oldKey, err)
 			}
 			p.logger.Info("rotate-root: deleted the old access key", "sub_account_id", subID, "access_key", oldKey)

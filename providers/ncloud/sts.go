@@ -85,6 +85,7 @@ func (p *provider) createSTS(ctx context.Context, req *providers.CreateRequest) 
 		Internal:  internal,
 		Renewable: true,
 		Expiry:    expiry,
+		Objects:   []providers.ObjectRef{{Kind: "sts_key", Name: out.AccessKey}},
 	}, nil
 }
 

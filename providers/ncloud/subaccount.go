@@ -145,12 +145,16 @@ func (p *provider) resolvePolicies(ctx context.Context, names []string) ([]strin
 }
 
 // prepareSubAccount decides the loginId.
-func (p *provider) prepareSubAccount(req *providers.CreateRequest) (json.RawMessage, error) {
+func (p *provider) prepareSubAccount(req *providers.CreateRequest) (*providers.Intent, error) {
 	id, err := loginID(req.RoleValues.String(fieldLoginTemplate), loginVars{Role: req.Role, Instance: req.Instance, DisplayName: req.DisplayName, ID: req.ID})
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(subIntent{LoginID: id})
+	data, err := json.Marshal(subIntent{LoginID: id})
+	if err != nil {
+		return nil, err
+	}
+	return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "sub_account", Name: id}}}, nil
 }
 
 // createSubAccountCred creates the sub account, attaches the policies and
@@ -199,6 +203,10 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 		},
 		Internal:  internal,
 		Renewable: true,
+		Objects: []providers.ObjectRef{
+			{Kind: "sub_account", Name: intent.LoginID, ID: subID},
+			{Kind: "access_key", Name: key.AccessKey},
+		},
 	}, nil
 }
 

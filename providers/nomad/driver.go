@@ -117,6 +117,16 @@ func (d *Driver) Info() providers.DriverInfo {
 				{Name: fieldGlobal, Type: providers.TypeBool, Default: false, Description: "Create a global token, replicated to every region."},
 				{Name: fieldExpirationTTL, Type: providers.TypeDuration, Description: "Nomad-side expiration of each token (0: none); it caps the lease, and the token dies even if its revoke is lost. Must lie within Nomad's acl.token_min_expiration_ttl and token_max_expiration_ttl (by default 1m to 24h)."},
 			},
+			ResponseFields: []providers.Field{
+				{Name: "secret_id", Type: providers.TypeString, Secret: true, Description: "The token's secret (X-Nomad-Token); never stored by the plugin."},
+				{Name: "accessor_id", Type: providers.TypeString, Description: "The token's accessor."},
+				{Name: "name", Type: providers.TypeString, Description: "The token's name."},
+				{Name: "type", Type: providers.TypeString, Description: "client or management."},
+				{Name: "global", Type: providers.TypeBool, Description: "Whether the token is global."},
+				{Name: "policies", Type: providers.TypeStringList, Description: "Its ACL policies."},
+				{Name: "roles", Type: providers.TypeStringList, Description: "Its ACL roles."},
+				{Name: "expiration_time", Type: providers.TypeString, Description: "Nomad-side expiration (RFC 3339), if any."},
+			},
 		}},
 	}
 }

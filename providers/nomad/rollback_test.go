@@ -114,25 +114,26 @@ func TestRollbackAfterCrash(t *testing.T) {
 	}
 	in, err := p.Prepare(ctx, req)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"token_name":"vault-r-token-abcdefghijklm"}`, string(in))
-	req.Intent = in
+	require.JSONEq(t, `{"token_name":"vault-r-token-abcdefghijklm"}`, string(in.Data))
+	require.Equal(t, []providers.ObjectRef{{Kind: "token", Name: "vault-r-token-abcdefghijklm"}}, in.Objects)
+	req.Intent = in.Data
 	_, err = p.Create(ctx, req) // the "crash": the answer is thrown away
 	require.NoError(t, err)
 	_, ok := ts.TokenByName("vault-r-token-abcdefghijklm")
 	require.True(t, ok)
 
-	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
+	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in.Data}))
 	require.Equal(t, before, ts.State())
 	_, ok = ts.TokenByName("vault-r-token-abcdefghijklm")
 	require.False(t, ok)
 
 	// Again: nothing to find is success, with one list call and no delete.
 	deletes := ts.Core().Count("TokenDelete")
-	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
+	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in.Data}))
 	require.Equal(t, deletes, ts.Core().Count("TokenDelete"))
 	// A Nomad failure while listing is an error, so the WAL entry stays.
 	ts.Core().SetFaults(faults(map[string]int{"TokenList": 1}))
-	require.Error(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in}))
+	require.Error(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in.Data}))
 }
 
 // Lease data without an accessor can never be revoked: ErrUnrecoverable,

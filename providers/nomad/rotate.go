@@ -46,13 +46,14 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 			"name":                 name,
 			"previous_accessor_id": oldAccessor,
 		},
-		Commit: func(ctx context.Context, next providers.Provider) error {
+		Commit: func(ctx context.Context) error {
 			// Delete the old token with the new one: this also proves the
 			// new token works before the old one is gone.
-			np, ok := next.(*provider)
-			if !ok {
-				np = p
+			np, err := p.withToken(created.SecretID)
+			if err != nil {
+				return fmt.Errorf("delete the previous management token (accessor %s): %w", oldAccessor, err)
 			}
+			defer np.client.Close()
 			if _, err := np.deleteToken(ctx, oldAccessor); err != nil {
 				return fmt.Errorf("delete the previous management token (accessor %s): %w", oldAccessor, err)
 			}
@@ -66,4 +67,18 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 			return nil
 		},
 	}, nil
+}
+
+// withToken returns a provider like p whose client authenticates with
+// token.
+func (p *provider) withToken(token string) (*provider, error) {
+	s := *p.s
+	s.token, s.tokenFromEnv = token, false
+	c, err := newClient(&s)
+	if err != nil {
+		return nil, err
+	}
+	np := *p
+	np.s, np.client = &s, c
+	return &np, nil
 }

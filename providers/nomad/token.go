@@ -49,7 +49,7 @@ func (p *provider) queryOpts(ctx context.Context) *api.QueryOptions {
 
 // Prepare implements providers.Provider: it checks the role and decides
 // the token's name, which the plugin writes to the WAL before Create.
-func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (json.RawMessage, error) {
+func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	if _, err := parseRole(req.RoleValues); err != nil {
 		return nil, err
 	}
@@ -57,7 +57,17 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (jso
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(intent{TokenName: name})
+	data, err := json.Marshal(intent{TokenName: name})
+	if err != nil {
+		return nil, err
+	}
+	return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "token", Name: name}}}, nil
+}
+
+// Target implements providers.Provider. The Nomad driver does not yet
+// identify its cluster: its leases are not bound to a target (an empty ID).
+func (p *provider) Target(context.Context) (providers.Target, error) {
+	return providers.Target{}, nil
 }
 
 // Create implements providers.Provider: one PUT /v1/acl/token.
@@ -99,7 +109,8 @@ func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*p
 		"policies":    nonNil(tok.Policies),
 		"roles":       roleNames(tok.Roles),
 	}
-	resp := &providers.CreateResponse{Data: data, Internal: internalJSON, Renewable: true}
+	resp := &providers.CreateResponse{Data: data, Internal: internalJSON, Renewable: true,
+		Objects: []providers.ObjectRef{{Kind: "token", Name: tok.Name, ID: tok.AccessorID}}}
 	if tok.ExpirationTime != nil && !tok.ExpirationTime.IsZero() {
 		data["expiration_time"] = tok.ExpirationTime.UTC().Format(time.RFC3339)
 		resp.Expiry = tok.ExpirationTime.UTC()

@@ -33,10 +33,18 @@ type Cloud struct {
 	calls   map[string]int
 
 	// Hook, if set, runs before every mutating step ("create-principal",
-	// "attach-N", "delete-principal") with the principal's name; a
+	// "attach-N", "delete-principal") with the principal's name, and
+	// before a role is validated ("validate", with the role's name); a
 	// non-nil error fails that step. Tests use it to fail, block or crash
 	// (runtime.Goexit) a create at a chosen step.
 	Hook func(step, principal string) error
+
+	// FailOpen makes Open fail with a cloud error (a credential the cloud
+	// refuses).
+	FailOpen bool
+	// FailTarget makes Target fail with a cloud error (the cloud cannot
+	// be reached to say whose credential this is).
+	FailTarget bool
 }
 
 // Object is one credential's principal in the cloud.
@@ -130,6 +138,7 @@ func (d *Driver) Info() providers.DriverInfo {
 			{Name: "access_key", Type: providers.TypeString, Description: "Root access key id."},
 			{Name: "secret_key", Type: providers.TypeString, Description: "Root secret.", Secret: true},
 			{Name: "max_parts", Type: providers.TypeInt, Description: "Most parts a role may have.", Default: 10},
+			{Name: "account", Type: providers.TypeString, Description: "Account the instance acts in (part of its target).", Default: "000000000000"},
 		},
 		CredentialTypes: []providers.CredentialType{
 			{
@@ -140,9 +149,16 @@ func (d *Driver) Info() providers.DriverInfo {
 					{Name: "scopes", Type: providers.TypeStringList, Description: "Scopes."},
 					{Name: "tags", Type: providers.TypeKVPairs, Description: "Tags."},
 					{Name: "lifetime", Type: providers.TypeDuration, Description: "Cloud-side hard expiry after issue (0: none)."},
+					{Name: "note", Type: providers.TypeString, Description: "Stored in the lease's internal data under the key private_key_type (not a secret)."},
+					{Name: "leak", Type: providers.TypeBool, Description: "A driver bug: the key's secret is put in the lease's internal data under an innocent key."},
 				},
 				RequestFields: []providers.Field{
 					{Name: "label", Type: providers.TypeString, Description: "Free label."},
+				},
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "The principal's name."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "The key's secret."},
+					{Name: "scopes", Type: providers.TypeStringList, Description: "The role's scopes."},
 				},
 			},
 			{
@@ -151,6 +167,12 @@ func (d *Driver) Info() providers.DriverInfo {
 				RoleFields: []providers.Field{
 					{Name: "lifetime", Type: providers.TypeDuration, Description: "Token lifetime.", Default: time.Hour},
 				},
+				ResponseFields: []providers.Field{
+					{Name: "token_id", Type: providers.TypeString, Description: "The token's id."},
+					{Name: "token", Type: providers.TypeString, Secret: true, Description: "The token."},
+					{Name: "expires", Type: providers.TypeString, Description: "When it expires."},
+				},
+				SelfExpiring: true,
 			},
 		},
 	}
@@ -162,7 +184,7 @@ func (d *Driver) Open(_ context.Context, req providers.OpenRequest) (providers.P
 	if ep := req.Config.String("endpoint"); !strings.HasPrefix(ep, "memory://") {
 		return nil, providers.InvalidField("endpoint", "must start with memory://, got %q", ep)
 	}
-	if req.Config.String("secret_key") == "bad" {
+	if req.Config.String("secret_key") == "bad" || d.cloud.FailOpen {
 		return nil, &providers.CloudError{Op: "GetCallerIdentity", Code: "InvalidClientTokenId", StatusCode: 403, Message: "the security token included in the request is invalid"}
 	}
 	return &provider{d: d, instance: req.Instance, cfg: req.Config}, nil
@@ -179,6 +201,9 @@ var _ providers.Provider = (*provider)(nil)
 var scopeRE = regexp.MustCompile(`^[a-z0-9:*-]+$`)
 
 func (p *provider) ValidateRole(_ context.Context, req providers.ValidateRoleRequest) error {
+	if err := p.d.cloud.step("validate", req.Role); err != nil {
+		return err
+	}
 	if req.CredentialType != "key" {
 		return nil
 	}
@@ -201,16 +226,33 @@ type internal struct {
 	Principal   string   `json:"principal"`
 	Attachments []string `json:"attachments,omitempty"`
 	Token       string   `json:"token_id,omitempty"`
+	Note        string   `json:"private_key_type,omitempty"`
+	Memo        string   `json:"memo,omitempty"`
 }
 
-func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (json.RawMessage, error) {
+// Target implements providers.Provider: the endpoint and account.
+func (p *provider) Target(_ context.Context) (providers.Target, error) {
+	p.d.cloud.count("target")
+	if p.d.cloud.FailTarget {
+		return providers.Target{}, &providers.CloudError{Op: "GetCallerIdentity", Code: "ServiceUnavailable", StatusCode: 503, Message: "try again"}
+	}
+	ep, acct := p.cfg.String("endpoint"), p.cfg.String("account")
+	return providers.Target{ID: "memory:" + ep + ":" + acct, Description: fmt.Sprintf("memory account %s at %s", acct, ep)}, nil
+}
+
+func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	if req.Params.String("label") == "bad" {
 		return nil, providers.InvalidField("label", "must not be %q", "bad")
 	}
 	if req.CredentialType == "token" {
 		return nil, nil
 	}
-	return json.Marshal(intent{Principal: fmt.Sprintf("%s-%s-%s", p.instance, req.Role, req.ID)})
+	name := fmt.Sprintf("%s-%s-%s", p.instance, req.Role, req.ID)
+	data, err := json.Marshal(intent{Principal: name})
+	if err != nil {
+		return nil, err
+	}
+	return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "principal", Name: name}}}, nil
 }
 
 func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
@@ -223,6 +265,7 @@ func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*pro
 		return &providers.CreateResponse{
 			Data:     map[string]any{"token_id": id, "token": "secret-" + req.ID, "expires": exp.Format(time.RFC3339)},
 			Internal: in, Renewable: false, Expiry: exp,
+			Objects: []providers.ObjectRef{{Kind: "token", Name: id}},
 		}, nil
 	}
 	var it intent
@@ -255,15 +298,20 @@ func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*pro
 		c.mu.Unlock()
 		attached = append(attached, step)
 	}
-	in, err := json.Marshal(internal{Principal: name, Attachments: attached})
+	in := internal{Principal: name, Attachments: attached, Note: req.RoleValues.String("note")}
+	if req.RoleValues.Bool("leak") {
+		in.Memo = obj.SecretKey
+	}
+	inJSON, err := json.Marshal(in)
 	if err != nil {
 		return nil, err
 	}
 	return &providers.CreateResponse{
 		Data:      map[string]any{"access_key": name, "secret_key": obj.SecretKey, "scopes": req.RoleValues.Strings("scopes")},
-		Internal:  in,
+		Internal:  inJSON,
 		Renewable: true,
 		Expiry:    obj.Expiry,
+		Objects:   []providers.ObjectRef{{Kind: "principal", Name: name}},
 	}, nil
 }
 
@@ -323,8 +371,14 @@ func (p *provider) RotateRoot(_ context.Context) (*providers.RotateRootResponse,
 	return &providers.RotateRootResponse{
 		Config: providers.Values{"access_key": next, "secret_key": "rotated-secret"},
 		Data:   map[string]any{"access_key": next},
-		Commit: func(context.Context, providers.Provider) error { p.d.cloud.count("rotate-commit"); return nil },
-		Abort:  func(context.Context) error { p.d.cloud.count("rotate-abort"); return nil },
+		Commit: func(context.Context) error { p.d.cloud.count("rotate-commit"); return nil },
+		Abort: func(ctx context.Context) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			p.d.cloud.count("rotate-abort")
+			return nil
+		},
 	}, nil
 }
 
