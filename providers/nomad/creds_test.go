@@ -114,10 +114,21 @@ func TestRevoke(t *testing.T) {
 		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 	})
-	t.Run("500 on delete is an error, then a retry succeeds", func(t *testing.T) {
+	t.Run("a 500 on delete is retried within the revoke", func(t *testing.T) {
 		resp := e.issue("r")
 		accessor := resp.Data["accessor_id"].(string)
+		deletes := e.ts.Core().Count("TokenDelete")
 		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 1}))
+		_, err := e.Revoke(resp.Secret)
+		require.NoError(t, err)
+		require.Equal(t, deletes+2, e.ts.Core().Count("TokenDelete"))
+		_, ok := e.ts.Token(accessor)
+		require.False(t, ok)
+	})
+	t.Run("500s on every attempt are an error, then Vault's retry succeeds", func(t *testing.T) {
+		resp := e.issue("r")
+		accessor := resp.Data["accessor_id"].(string)
+		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 8}))
 		_, err := e.Revoke(resp.Secret)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, logical.ErrUnrecoverable)
