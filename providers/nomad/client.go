@@ -51,6 +51,7 @@ type settings struct {
 	region         string
 	tls            *api.TLSConfig
 	maxNameLength  int
+	retry          retryPolicy
 	names          *naming.Template
 	// namesConverted is the text an old-dialect token_name_template was
 	// converted to ("" if it was not converted).
@@ -106,6 +107,22 @@ func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
 
 	if s.tls, err = tlsSettings(cfg, u.Scheme); err != nil {
 		return nil, err
+	}
+
+	s.retry = retryPolicy{maxRetries: defaultMaxRetries, maxBackoff: defaultMaxBackoff}
+	if cfg.Has(fieldMaxRetries) {
+		s.retry.maxRetries = cfg.Int(fieldMaxRetries)
+	}
+	if cfg.Has(fieldMaxBackoff) {
+		s.retry.maxBackoff = cfg.Duration(fieldMaxBackoff)
+	}
+	switch {
+	case s.retry.maxRetries < 0 || s.retry.maxRetries > maxMaxRetries:
+		return nil, providers.InvalidField(fieldMaxRetries, "must be between 0 and %d, got %d", maxMaxRetries, s.retry.maxRetries)
+	case s.retry.maxBackoff <= 0:
+		return nil, providers.InvalidField(fieldMaxBackoff, "must be positive")
+	case time.Duration(s.retry.maxRetries)*s.retry.maxBackoff > maxRetrySleep:
+		return nil, providers.InvalidField(fieldMaxRetries, "max_retries × retry_max_backoff is %s, more than %s: one call would retry past Vault's 90s request timeout", time.Duration(s.retry.maxRetries)*s.retry.maxBackoff, maxRetrySleep)
 	}
 
 	s.maxNameLength = cfg.Int(fieldMaxNameLength)
@@ -208,7 +225,7 @@ func (d *Driver) open(ctx context.Context, req providers.OpenRequest) (*provider
 	cctx, cancel := context.WithTimeout(ctx, openCheckTimeout)
 	defer cancel()
 	var self *api.ACLToken
-	err = retry(cctx, func() error {
+	err = s.retry.retry(cctx, func() error {
 		var err error
 		self, _, err = c.ACLTokens().Self(p.queryOpts(cctx, ""))
 		return err

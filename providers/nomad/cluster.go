@@ -60,7 +60,7 @@ func (p *provider) cluster(ctx context.Context) (*cluster, error) {
 		return p.cl, nil
 	}
 	var self agentSelf
-	err := retry(ctx, func() error {
+	err := p.s.retry.retry(ctx, func() error {
 		_, err := p.client.Raw().Query("/v1/agent/self", &self, p.queryOpts(ctx, ""))
 		return err
 	})

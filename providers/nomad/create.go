@@ -17,28 +17,32 @@ import (
 // (nomad/acl_endpoint.go) answers a management caller with the whole
 // token, SecretID included. Only if no token has the name is it created
 // again. After a 429 (which Nomad sends before reading the request) it
-// creates again at once.
+// creates again without looking. Each try waits the backoff; look-ups are
+// retried on their own.
 //
 // A lost attempt may still land after the lookup missed it, making a
 // second token of the same name: retried reports that an ambiguous failure
 // happened, and the lease then asks revoke to delete every token of the
 // name. Extra tokens found by the lookup are deleted at once.
 func (p *provider) createToken(ctx context.Context, in *api.ACLToken, region string) (tok *api.ACLToken, retried bool, err error) {
+	rp := p.s.retry
 	lookup := false
-	for attempt := 0; attempt < retryAttempts; attempt++ {
+	for attempt := 0; attempt <= rp.maxRetries; attempt++ {
 		if attempt > 0 {
-			if perr := pause(ctx, attempt); perr != nil {
+			if perr := rp.pause(ctx, attempt); perr != nil {
 				break
 			}
 		}
 		if lookup {
-			found, ferr := p.adopt(ctx, in.Name, region)
-			if ferr != nil {
-				err = ferr
-				if classify(ctx, ferr) == permanent {
-					return nil, retried, ferr
-				}
-				continue
+			var found *api.ACLToken
+			if ferr := rp.retry(ctx, func() error {
+				var err error
+				found, err = p.adopt(ctx, in.Name, region)
+				return err
+			}); ferr != nil {
+				// Whether the token exists cannot be told: give up, and
+				// let the plugin roll the create back by name.
+				return nil, retried, fmt.Errorf("look up token %s after a failed create (%v): %w", in.Name, err, ferr)
 			}
 			if found != nil {
 				p.logger.Info("an earlier create attempt had made the token", "name", in.Name, "accessor", found.AccessorID, "region", region)
@@ -58,10 +62,7 @@ func (p *provider) createToken(ctx context.Context, in *api.ACLToken, region str
 		}
 		p.logger.Debug("create token attempt failed; retrying", "name", in.Name, "attempt", attempt+1, "error", err)
 	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	return nil, retried, fmt.Errorf("after %d attempts: %w", retryAttempts, err)
+	return nil, retried, fmt.Errorf("after %d attempts: %w", rp.maxRetries+1, err)
 }
 
 // adopt returns the token named name in region, read by accessor with its

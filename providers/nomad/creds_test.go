@@ -90,7 +90,7 @@ func TestStorageHoldsNoSecret(t *testing.T) {
 // is success; a Nomad 500 is an error Vault retries.
 func TestRevoke(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
-	e.configure(nil)
+	e.configure(map[string]any{"max_retries": 2})
 	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 
 	t.Run("deletes by accessor, twice is success", func(t *testing.T) {
@@ -128,7 +128,7 @@ func TestRevoke(t *testing.T) {
 	t.Run("500s on every attempt are an error, then Vault's retry succeeds", func(t *testing.T) {
 		resp := e.issue("r")
 		accessor := resp.Data["accessor_id"].(string)
-		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 8}))
+		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 3})) // the try and max_retries 2
 		_, err := e.Revoke(resp.Secret)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, logical.ErrUnrecoverable)

@@ -17,14 +17,23 @@ import (
 
 // The nomad/api client does not retry (its retryPut serves only a few
 // variable endpoints), so the driver retries Nomad calls itself: up to
-// retryAttempts calls with "full jitter" exponential backoff between them
-// (a random pause in [0, min(retryCap, retryBase*2^n))), well within
-// Vault's 90 s request timeout, and never past the request's context.
+// max_retries more times, with "full jitter" exponential backoff between
+// tries (a random pause in [0, min(retry_max_backoff, retryBase*2^n))),
+// within Vault's 90 s request timeout (max_retries × retry_max_backoff is
+// at most maxRetrySleep), and never past the request's context.
 const (
-	retryAttempts = 8
-	retryBase     = 50 * time.Millisecond
-	retryCap      = 2 * time.Second
+	retryBase         = 50 * time.Millisecond
+	defaultMaxRetries = 10
+	defaultMaxBackoff = 2 * time.Second
+	maxMaxRetries     = 30
+	maxRetrySleep     = 60 * time.Second
 )
+
+// retryPolicy is an instance's max_retries and retry_max_backoff.
+type retryPolicy struct {
+	maxRetries int
+	maxBackoff time.Duration
+}
 
 // errNoRegionPath is Nomad's answer for a region it has no server of
 // (nomad/structs/errors.go).
@@ -97,10 +106,13 @@ func classify(ctx context.Context, err error) failure {
 
 // pause waits before retry number attempt (1 for the first retry), or
 // until ctx ends.
-func pause(ctx context.Context, attempt int) error {
+func (rp retryPolicy) pause(ctx context.Context, attempt int) error {
 	ceiling := retryBase << min(attempt-1, 16)
-	if ceiling > retryCap || ceiling <= 0 {
-		ceiling = retryCap
+	if ceiling > rp.maxBackoff || ceiling <= 0 {
+		ceiling = rp.maxBackoff
+	}
+	if ceiling <= 0 {
+		return ctx.Err()
 	}
 	t := time.NewTimer(rand.N(ceiling))
 	defer t.Stop()
@@ -113,13 +125,13 @@ func pause(ctx context.Context, attempt int) error {
 }
 
 // retry runs an idempotent call (a read, or a delete whose repeat answers
-// "nonexistent") until it succeeds, fails permanently or the attempts run
+// "nonexistent") until it succeeds, fails permanently or the retries run
 // out, and returns its last error.
-func retry(ctx context.Context, call func() error) error {
+func (rp retryPolicy) retry(ctx context.Context, call func() error) error {
 	var err error
-	for attempt := 0; attempt < retryAttempts; attempt++ {
+	for attempt := 0; attempt <= rp.maxRetries; attempt++ {
 		if attempt > 0 {
-			if perr := pause(ctx, attempt); perr != nil {
+			if perr := rp.pause(ctx, attempt); perr != nil {
 				return err
 			}
 		}

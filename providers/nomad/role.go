@@ -87,7 +87,7 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 	}
 	q := p.queryOpts(ctx, region)
 	for _, name := range r.policies {
-		if err := retry(ctx, func() error { _, _, err := p.client.ACLPolicies().Info(name, q); return err }); err != nil {
+		if err := p.s.retry.retry(ctx, func() error { _, _, err := p.client.ACLPolicies().Info(name, q); return err }); err != nil {
 			if code, _ := apiStatus(err); code == http.StatusNotFound {
 				return providers.InvalidField(fieldPolicies, "Nomad has no ACL policy %q; create it first (nomad acl policy apply)", name)
 			}
@@ -95,7 +95,7 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 		}
 	}
 	for _, name := range r.roles {
-		if err := retry(ctx, func() error { _, _, err := p.client.ACLRoles().GetByName(name, q); return err }); err != nil {
+		if err := p.s.retry.retry(ctx, func() error { _, _, err := p.client.ACLRoles().GetByName(name, q); return err }); err != nil {
 			if code, _ := apiStatus(err); code == http.StatusNotFound {
 				return providers.InvalidField(fieldRoles, "Nomad has no ACL role %q; create it first (nomad acl role create)", name)
 			}

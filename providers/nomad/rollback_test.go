@@ -2,6 +2,7 @@ package nomad_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -18,16 +19,18 @@ import (
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
 )
 
-// loseCreateAnswers serves srv, but for the next n token creates lets
-// Nomad create the token and then drops the connection instead of
-// answering: a failure after the token exists, before the response.
+// loseCreateAnswers serves srv, but for the next n token creates (and
+// then for a share rate of them) lets Nomad create the token and then
+// drops the connection instead of answering: a failure after the token
+// exists, before the response.
 type loseCreateAnswers struct {
-	srv *nomadtest.Server
-	n   atomic.Int32
+	srv  *nomadtest.Server
+	n    atomic.Int32
+	rate float64
 }
 
 func (l *loseCreateAnswers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPut && r.URL.Path == "/v1/acl/token" && l.n.Add(-1) >= 0 {
+	if r.Method == http.MethodPut && r.URL.Path == "/v1/acl/token" && (l.n.Add(-1) >= 0 || rand.Float64() < l.rate) {
 		l.srv.ServeHTTP(httptest.NewRecorder(), r)
 		emulator.DropConnection(w)
 		return
@@ -35,17 +38,26 @@ func (l *loseCreateAnswers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.srv.ServeHTTP(w, r)
 }
 
-// newLossyEnv is an env whose Nomad loses the answers of token creates.
+// newLossyEnv is an env whose Nomad loses the answers of the next lose
+// token creates, with max_retries 2.
 func newLossyEnv(t *testing.T, lose int32) *env {
 	t.Helper()
+	return newLossyEnvRate(t, lose, 0, map[string]any{"max_retries": 2})
+}
+
+// newLossyEnvRate is an env whose Nomad loses the answers of the next lose
+// token creates and then of a share rate of them, configured with config,
+// with a role "r".
+func newLossyEnvRate(t *testing.T, lose int32, rate float64, config map[string]any) *env {
+	t.Helper()
 	srv := nomadtest.New(nomadtest.Options{})
-	lossy := &loseCreateAnswers{srv: srv}
+	lossy := &loseCreateAnswers{srv: srv, rate: rate}
 	lossy.n.Store(lose)
 	hs := httptest.NewServer(lossy)
 	t.Cleanup(hs.Close)
 	e := &env{Backend: newBackend(t), ts: &nomadtest.TestServer{Server: srv, URL: hs.URL, HTTP: hs}}
 	seedACL(t, e.ts.URL, srv.RootToken(), nil)
-	e.configure(nil)
+	e.configure(config)
 	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 	return e
 }
@@ -84,13 +96,13 @@ func TestLostCreateAnswerIsAdopted(t *testing.T) {
 func TestInterruptedCreateRolledBackAtOnce(t *testing.T) {
 	e := newLossyEnv(t, 1)
 	before := e.ts.State()
-	e.ts.Core().SetFaults(faults(map[string]int{"TokenList": 7})) // every look-up of the create
+	e.ts.Core().SetFaults(faults(map[string]int{"TokenList": 3})) // every try of the create's look-up
 
 	_, err := e.Do(logical.ReadOperation, "creds/nomad/r", nil)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "CreateToken")
 	require.Equal(t, 1, e.ts.Core().Count("TokenCreate"), "never created again while it may exist")
-	require.Equal(t, 8, e.ts.Core().Count("TokenList"), "rollback found it by name")
+	require.Equal(t, 4, e.ts.Core().Count("TokenList"), "rollback found it by name")
 	require.Equal(t, 1, e.ts.Core().Count("TokenDelete"), "and deleted it")
 	require.Equal(t, before, e.ts.State(), "no token left")
 	require.Zero(t, e.WALCount())
@@ -106,7 +118,7 @@ func TestInterruptedCreateRolledBackAtOnce(t *testing.T) {
 func TestInterruptedCreateRolledBackByRollbackManager(t *testing.T) {
 	e := newLossyEnv(t, 1)
 	before := e.ts.State()
-	e.ts.Core().SetFaults(faults(map[string]int{"TokenList": 7 + 8}))
+	e.ts.Core().SetFaults(faults(map[string]int{"TokenList": 3 + 3}))
 
 	_, err := e.Do(logical.ReadOperation, "creds/nomad/r", nil)
 	require.Error(t, err)
@@ -126,7 +138,7 @@ func TestRollbackAfterCrash(t *testing.T) {
 	ctx := context.Background()
 	p, err := nomad.New(nomad.WithGetenv(noEnv)).Open(ctx, providers.OpenRequest{
 		Instance: "nomad",
-		Config:   providers.Values{"address": ts.URL, "token": ts.RootToken(), "max_token_name_length": 256, "token_name_template": ""},
+		Config:   providers.Values{"address": ts.URL, "token": ts.RootToken(), "max_token_name_length": 256, "token_name_template": "", "max_retries": 2},
 		Logger:   hclog.NewNullLogger(),
 	})
 	require.NoError(t, err)
@@ -165,7 +177,7 @@ func TestRollbackAfterCrash(t *testing.T) {
 	// it is an error, so the WAL entry stays.
 	ts.Core().SetFaults(faults(map[string]int{"TokenList": 1}))
 	require.NoError(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in.Data}))
-	ts.Core().SetFaults(faults(map[string]int{"TokenList": 8}))
+	ts.Core().SetFaults(faults(map[string]int{"TokenList": 3}))
 	require.Error(t, p.Rollback(ctx, &providers.RollbackRequest{Intent: in.Data}))
 }
 

@@ -24,7 +24,7 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 		return nil, providers.InvalidField(fieldToken, "is not set in the config (it comes from %s); rotate-root only replaces a token stored in the config. Write config with token=... first", envToken)
 	}
 	var self *api.ACLToken
-	if err := retry(ctx, func() error {
+	if err := p.s.retry.retry(ctx, func() error {
 		var err error
 		self, _, err = p.client.ACLTokens().Self(p.queryOpts(ctx, ""))
 		return err
@@ -112,7 +112,7 @@ func (p *provider) awaitUsable(ctx context.Context, secret string) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if perr := pause(wctx, min(attempt, 4)); perr != nil {
+			if perr := (retryPolicy{maxBackoff: time.Second}).pause(wctx, min(attempt, 4)); perr != nil {
 				return fmt.Errorf("the new management token does not authenticate in region %s after %s (ACL replication?): %w", p.s.region, usableWait, cloudErr("ReadSelfToken", err))
 			}
 		}

@@ -306,7 +306,7 @@ func (p *provider) owners(ctx context.Context, region string) ([]string, error) 
 // deleteToken deletes one token by accessor in region, retrying; gone
 // reports that the region no longer had it.
 func (p *provider) deleteToken(ctx context.Context, accessor, region string) (gone bool, err error) {
-	err = retry(ctx, func() error {
+	err = p.s.retry.retry(ctx, func() error {
 		_, err := p.client.ACLTokens().Delete(accessor, p.writeOpts(ctx, region))
 		if err != nil && isNonexistent(err) {
 			// After an attempt whose answer was lost, this is the answer
@@ -365,7 +365,7 @@ func (p *provider) deleteByName(ctx context.Context, name string, regions []stri
 	var errs []error
 	for _, region := range regions {
 		var stubs []*api.ACLTokenListStub
-		err := retry(ctx, func() error {
+		err := p.s.retry.retry(ctx, func() error {
 			var err error
 			stubs, err = p.findByName(ctx, name, region)
 			return err
