@@ -58,6 +58,28 @@ type Object struct {
 	Attachments []string
 	SecretKey   string
 	Expiry      time.Time
+	// Mark is the mark it was created with (a tag, in a real cloud).
+	Mark    providers.Mark
+	Created time.Time
+}
+
+// Delete removes an object behind the plugin's back.
+func (c *Cloud) Delete(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.objects[name]; !ok {
+		return fmt.Errorf("no object %q", name)
+	}
+	delete(c.objects, name)
+	return nil
+}
+
+// AddObject puts an object in the cloud behind the plugin's back (as an
+// operator or another mount would), with the given mark and age.
+func (c *Cloud) AddObject(name string, mark providers.Mark, created time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.objects[name] = &Object{Name: name, Instance: mark.Instance, Mark: mark, Created: created}
 }
 
 // NewCloud returns an empty cloud.
@@ -300,7 +322,7 @@ func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*pro
 	if err := c.step("create-principal", name); err != nil {
 		return nil, &providers.CloudError{Op: "create-principal", Code: "InternalError", StatusCode: 500, Err: err}
 	}
-	obj := &Object{Name: name, Instance: p.instance, Role: req.Role, SecretKey: "secret-" + req.ID}
+	obj := &Object{Name: name, Instance: p.instance, Role: req.Role, SecretKey: "secret-" + req.ID, Mark: req.Mark, Created: time.Now()}
 	if lt := req.RoleValues.Duration("lifetime"); lt > 0 {
 		obj.Expiry = req.Now.Add(lt)
 	}
@@ -430,6 +452,34 @@ func (p *provider) RotateRoot(_ context.Context) (*providers.RotateRootResponse,
 }
 
 func (p *provider) Close() error { return nil }
+
+var _ providers.Auditor = (*provider)(nil)
+
+// Inventory implements providers.Auditor: the principals carrying mark.
+func (p *provider) Inventory(_ context.Context, mark providers.Mark) (*providers.Inventory, error) {
+	c := p.d.cloud
+	if err := c.step("list-principals", ""); err != nil {
+		return nil, &providers.CloudError{Op: "list-principals", Code: "InternalError", StatusCode: 500, Err: err}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	inv := &providers.Inventory{Kinds: []string{"principal"}, Calls: 1}
+	for _, o := range c.objects {
+		if o.Mark == mark {
+			inv.Objects = append(inv.Objects, providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "principal", Name: o.Name}, Created: o.Created})
+		}
+	}
+	sort.Slice(inv.Objects, func(i, j int) bool { return inv.Objects[i].Name < inv.Objects[j].Name })
+	return inv, nil
+}
+
+// Remove implements providers.Auditor.
+func (p *provider) Remove(_ context.Context, obj providers.CloudObject) error {
+	if obj.Kind != "principal" {
+		return fmt.Errorf("cannot remove a %s", obj.Kind)
+	}
+	return p.remove(obj.Name)
+}
 
 // SetExpiry changes an object's cloud-side expiry, as time passing would.
 func (c *Cloud) SetExpiry(name string, t time.Time) {
