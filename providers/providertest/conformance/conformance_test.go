@@ -31,3 +31,28 @@ func TestMemoryDriver(t *testing.T) {
 		},
 	})
 }
+
+// TestAddingACloud keeps docs/architecture.md's walkthrough true: a driver
+// under a new name, registered with nothing else, passes the whole suite,
+// including the plugin's own paths (config, roles, creds, the index,
+// renew and revoke), with no change anywhere else in the repository.
+func TestAddingACloud(t *testing.T) {
+	conformance.Run(t, conformance.Harness{
+		Driver: providertest.New("fourth", providertest.NewCloud()),
+		Start: func(t *testing.T) *conformance.Env {
+			cloud := providertest.NewCloud()
+			return &conformance.Env{
+				Driver: providertest.New("fourth", cloud),
+				Config: providers.Values{"endpoint": "memory://fourth", "access_key": "root", "secret_key": "s3cr3t-root"},
+				Roles: []conformance.Role{
+					{Name: "deploy", CredentialType: "key", Values: providers.Values{"parts": 2}},
+					{Name: "ci", CredentialType: "token"},
+				},
+				State:         func() map[string]int { return map[string]int{"principals": len(cloud.Objects())} },
+				Faults:        cloud.Core(),
+				CreateActions: map[string][]string{"key": {"create-principal", "attach-1"}},
+				DeleteActions: []string{"delete-principal"},
+			}
+		},
+	})
+}
