@@ -171,7 +171,7 @@ func earliest(ts ...time.Time) time.Time {
 	return min
 }
 
-// shellQuote quotes s for POSIX shells: single quotes, with ' as '\''.
+// shellQuote quotes s for POSIX shells: single quotes, with ' as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
