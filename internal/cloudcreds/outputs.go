@@ -171,7 +171,8 @@ func earliest(ts ...time.Time) time.Time {
 	return min
 }
 
-// shellQuote quotes s for POSIX shells: single quotes, with ' as '\”.
+// shellQuote quotes s for POSIX shells: in single quotes, each single
+// quote inside closed, escaped with a backslash and reopened.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
