@@ -21,11 +21,11 @@ import (
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/e2e/vaulttest"
 )
 
-// ciPolicy is what a CI job's Vault identity needs: read its credential
+// companionPolicy is what a CI job's Vault identity needs: read its credential
 // paths and revoke its own leases (the lease id is in the request path, so
 // the grant is scoped to this mount's credentials). Renewing is in Vault's
 // default policy.
-const ciPolicy = `
+const companionPolicy = `
 path "multicloud/creds/*" { capabilities = ["read"] }
 path "sys/leases/revoke/multicloud/creds/*" { capabilities = ["update"] }
 `
@@ -52,7 +52,7 @@ func newCIStack(t *testing.T) *ciStack {
 	c.audit = filepath.Join(c.dir, "audit.log")
 	require.NoError(t, s.client.Sys().EnableAuditWithOptions("raw", &api.EnableAuditOptions{
 		Type: "file", Options: map[string]string{"file_path": c.audit, "log_raw": "true"}}))
-	require.NoError(t, s.client.Sys().PutPolicy("ci-creds", ciPolicy))
+	require.NoError(t, s.client.Sys().PutPolicy("ci-creds", companionPolicy))
 	return c
 }
 
@@ -78,13 +78,13 @@ func (c *ciStack) ciToken(t *testing.T, policies ...string) string {
 	return sec.Auth.ClientToken
 }
 
-// baseline is the emulators' object counts.
-type baseline struct{ aws, nomad map[string]int }
+// cloudCounts is the emulators' object counts.
+type cloudCounts struct{ aws, nomad map[string]int }
 
-func (c *ciStack) baseline() baseline { return baseline{c.aws.State(), c.nomad.State()} }
+func (c *ciStack) cloudCounts() cloudCounts { return cloudCounts{c.aws.State(), c.nomad.State()} }
 
 // requireBaseline checks that every cloud object made since b is gone.
-func (c *ciStack) requireBaseline(t *testing.T, b baseline, what string) {
+func (c *ciStack) requireBaseline(t *testing.T, b cloudCounts, what string) {
 	t.Helper()
 	require.Equal(t, b.aws, c.aws.State(), "%s: AWS objects left", what)
 	require.Equal(t, b.nomad, c.nomad.State(), "%s: Nomad objects left", what)
@@ -99,19 +99,19 @@ func (c *ciStack) requireRevoked(t *testing.T, ids []string) {
 	}
 }
 
-// safeBuffer is a bytes.Buffer safe to read while a process writes it.
-type safeBuffer struct {
+// companionBuffer is a bytes.Buffer safe to read while a process writes it.
+type companionBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *safeBuffer) Write(p []byte) (int, error) {
+func (b *companionBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *safeBuffer) String() string {
+func (b *companionBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
@@ -120,7 +120,7 @@ func (b *safeBuffer) String() string {
 // companionRun is one run of cloudcreds.
 type companionRun struct {
 	cmd            *exec.Cmd
-	stdout, stderr safeBuffer
+	stdout, stderr companionBuffer
 	report         string // the child's report file
 	done           chan struct{}
 	code           int

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// execArgs is `cloudcreds exec` with an AWS and a Nomad credential and the
+// companionExecArgs is `cloudcreds exec` with an AWS and a Nomad credential and the
 // child as the command.
-func execArgs(extra ...string) []string {
+func companionExecArgs(extra ...string) []string {
 	args := append([]string{"exec",
 		"--cred", "aws=" + mount + "/creds/aws/ci",
 		"--cred", "nomad=" + mount + "/creds/nomad/ci",
@@ -62,9 +62,9 @@ func TestCompanionExec(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := c.baseline()
+			before := c.cloudCounts()
 			report := filepath.Join(t.TempDir(), "report")
-			r := c.start(t, c.env(report, tc.mode, "VAULT_TOKEN="+token), execArgs()...)
+			r := c.start(t, c.env(report, tc.mode, "VAULT_TOKEN="+token), companionExecArgs()...)
 			rep := r.waitReport(t, 1, time.Minute)[0]
 			requireChildUsedBoth(t, c, rep)
 			leases := r.leases()
@@ -84,9 +84,9 @@ func TestCompanionExec(t *testing.T) {
 	}
 
 	t.Run("command ignores SIGTERM: revoked after the grace", func(t *testing.T) {
-		before := c.baseline()
+		before := c.cloudCounts()
 		report := filepath.Join(t.TempDir(), "report")
-		r := c.start(t, c.env(report, "ignore-term", "VAULT_TOKEN="+token), execArgs("--signal-grace", "1s")...)
+		r := c.start(t, c.env(report, "ignore-term", "VAULT_TOKEN="+token), companionExecArgs("--signal-grace", "1s")...)
 		rep := r.waitReport(t, 1, time.Minute)[0]
 		requireChildUsedBoth(t, c, rep)
 		signalled := time.Now()
@@ -132,7 +132,7 @@ func TestCompanionRenewal(t *testing.T) {
 		TTL: "8s", ExplicitMaxTTL: "5m", Renewable: &renewable})
 	require.NoError(t, err)
 	token := sec.Auth.ClientToken
-	before := c.baseline()
+	before := c.cloudCounts()
 
 	report := filepath.Join(t.TempDir(), "report")
 	r := c.start(t, c.env(report, "recheck:14s", "VAULT_TOKEN="+token), "exec",

@@ -119,7 +119,7 @@ func (k Kind) vars(data map[string]any, environ map[string]string) (Vars, error)
 	need := func(field string) (string, error) {
 		s, _ := data[field].(string)
 		if s == "" {
-			return "", fmt.Errorf("the data has no %q field (fields: %s); is this a %s credential?", field, fieldList(data), k)
+			return "", fmt.Errorf("the data has no %q field (fields: %s); is it a credential of kind %s?", field, fieldList(data), k)
 		}
 		return s, nil
 	}

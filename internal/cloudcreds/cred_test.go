@@ -68,7 +68,7 @@ func TestKindVars(t *testing.T) {
 			unset: []string{EnvAWSSecurityToken}, expiry: exp},
 		{name: "aws data of another kind", kind: KindAWS,
 			data:    map[string]any{"secret_id": "x", "accessor_id": "y"},
-			wantErr: `no "access_key" field (fields: accessor_id, secret_id); is this a aws credential?`},
+			wantErr: `no "access_key" field (fields: accessor_id, secret_id); is it a credential of kind aws?`},
 		{name: "ncloud", kind: KindNcloud,
 			data: map[string]any{"access_key": "ncp-ak", "secret_key": "ncp-sk", "expire_time": 12},
 			set:  map[string]string{EnvNcloudAccessKey: "ncp-ak", EnvNcloudSecretKey: "ncp-sk"}},

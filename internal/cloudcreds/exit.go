@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hashicorp/vault/api"
 )
@@ -106,12 +107,10 @@ func errorText(re *api.ResponseError) string {
 	if len(re.Errors) == 0 {
 		return http.StatusText(re.StatusCode)
 	}
-	s := ""
+	s := make([]string, len(re.Errors))
 	for i, e := range re.Errors {
-		if i > 0 {
-			s += "; "
-		}
-		s += e
+		// Vault's multi-errors span lines; keep the message on one.
+		s[i] = strings.Join(strings.Fields(e), " ")
 	}
-	return s
+	return strings.Join(s, "; ")
 }

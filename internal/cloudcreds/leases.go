@@ -61,17 +61,17 @@ func (a *app) issueOne(ctx context.Context, s *session, spec Spec, environ map[s
 		spec: spec, id: sec.LeaseID, renew: sec.Renewable, issued: time.Now(),
 		duration: time.Duration(sec.LeaseDuration) * time.Second,
 	}
+	renew := "renewable"
+	if !l.renew {
+		renew = "not renewable"
+	}
+	a.log.infof("issued %s credential %s: lease %s, ttl %s, %s", spec.Kind, spec.Path, l.id, l.duration, renew)
 	v, err := spec.Kind.vars(sec.Data, environ)
 	if err != nil {
 		return l, failf(ExitNotCredential, "%s: %v", what, err)
 	}
 	l.vars = v
 	a.log.redact(v.secretValues()...)
-	renew := "renewable"
-	if !l.renew {
-		renew = "not renewable"
-	}
-	a.log.infof("issued %s credential %s: lease %s, ttl %s, %s", spec.Kind, spec.Path, l.id, l.duration, renew)
 	return l, nil
 }
 
