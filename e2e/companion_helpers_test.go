@@ -168,7 +168,14 @@ func (c *ciStack) env(report, mode string, extra ...string) []string {
 // start starts cloudcreds with args in env.
 func (c *ciStack) start(t *testing.T, env []string, args ...string) *companionRun {
 	t.Helper()
-	r := &companionRun{cmd: exec.Command(c.bin, args...), done: make(chan struct{})}
+	return c.startRaw(t, env, c.bin, args...)
+}
+
+// startRaw starts any command in env, recorded like a companion run (a
+// shell running the companion, or running a job with what env printed).
+func (c *ciStack) startRaw(t *testing.T, env []string, name string, args ...string) *companionRun {
+	t.Helper()
+	r := &companionRun{cmd: exec.Command(name, args...), done: make(chan struct{})}
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, childReportEnv+"="); ok {
 			r.report = v
