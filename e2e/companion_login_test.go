@@ -263,6 +263,29 @@ func TestCompanionLogin(t *testing.T) {
 		c.requireBaseline(t, before, "env+revoke")
 	})
 
+	t.Run("no revoke permission: the leases go with the login token", func(t *testing.T) {
+		require.NoError(t, c.client.Sys().PutPolicy("read-only-creds", `path "`+mount+`/creds/*" { capabilities = ["read"] }`))
+		_, err := c.client.Logical().Write("auth/jwt/role/norevoke", map[string]any{"role_type": "jwt", "user_claim": "sub",
+			"bound_audiences": []string{vaultAud}, "bound_claims": map[string]any{"project_path": "group/app"},
+			"token_policies": []string{"read-only-creds"}, "token_ttl": "1m"})
+		require.NoError(t, err)
+		before := c.cloudCounts()
+		report := filepath.Join(t.TempDir(), "report")
+		r := c.run(t, append(c.env(report, "exit:0"), "VAULT_ID_TOKEN="+goodJWT, "CLOUDCREDS_ROLE=norevoke",
+			"CLOUDCREDS_JWT_ENV=VAULT_ID_TOKEN"), companionExecArgs()...)
+		require.Equal(t, 0, r.code, r.stderr.String())
+		require.Contains(t, r.stderr.String(), "permission denied")
+		require.Contains(t, r.stderr.String(), "Vault revokes it with the login token, which is revoked")
+		requireTokenRevoked(t, c, r.loginAccessor())
+		start := time.Now()
+		eventually(t, "Vault to revoke the token's leases", 30*time.Second, func() bool {
+			return c.aws.State()["users"] == before.aws["users"] && c.nomad.State()["tokens"] == before.nomad["tokens"]
+		})
+		t.Logf("without sys/leases/revoke: the credentials were gone %s after the companion exited", time.Since(start).Round(100*time.Millisecond))
+		c.requireRevoked(t, r.leaseIDs())
+		c.requireBaseline(t, before, "norevoke")
+	})
+
 	t.Run("companion SIGKILLed: the login token's TTL bounds the credentials", func(t *testing.T) {
 		before := c.cloudCounts()
 		report := filepath.Join(t.TempDir(), "report")

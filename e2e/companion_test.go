@@ -109,6 +109,27 @@ func TestCompanionExec(t *testing.T) {
 		t.Logf("revoked %s after SIGTERM (grace 1s)", revokedAfter.Round(time.Millisecond))
 	})
 
+	t.Run("ncloud through env", func(t *testing.T) {
+		c.write(t, "roles/ncloud/sub", map[string]any{"credential_type": "sub_account", "policies": "NCP_INFRA_MANAGER", "ttl": "10m"})
+		before := c.ncloud.State()
+		r := c.run(t, c.env(filepath.Join(t.TempDir(), "r"), "", "VAULT_TOKEN="+token), "env", "--cred", "ncloud="+mount+"/creds/ncloud/sub")
+		require.Equal(t, 0, r.code, r.stderr.String())
+		vars := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout.String()), "\n") {
+			k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+			require.True(t, ok, "an export line")
+			vars[k] = strings.Trim(v, "'")
+		}
+		c.ncloudKeyWorks(t, vars["NCLOUD_ACCESS_KEY"], vars["NCLOUD_SECRET_KEY"])
+		require.Equal(t, r.leaseIDs(), strings.Fields(vars["CLOUDCREDS_LEASES"]))
+		require.NotContains(t, vars, "CLOUDCREDS_VAULT_TOKEN", "the caller's own token is not printed")
+		rv := c.run(t, append(c.env(filepath.Join(t.TempDir(), "r"), "", "VAULT_TOKEN="+token),
+			"CLOUDCREDS_LEASES="+vars["CLOUDCREDS_LEASES"]), "revoke")
+		require.Equal(t, 0, rv.code, rv.stderr.String())
+		c.requireRevoked(t, r.leaseIDs())
+		require.Equal(t, before["sub_accounts"], c.ncloud.State()["sub_accounts"])
+	})
+
 	t.Run("secret scan", func(t *testing.T) {
 		secrets, places := c.scanRuns(t, token)
 		t.Logf("scanned %d places for %d secrets", places, secrets)

@@ -152,3 +152,31 @@ func TestVersionAndHelp(t *testing.T) {
 		require.Contains(t, stdout.String(), "cloudcreds")
 	}
 }
+
+// TestTokenSources: VAULT_TOKEN first, then ~/.vault-token (the vault
+// CLI's token helper file), as the vault CLI does.
+func TestTokenSources(t *testing.T) {
+	var seen atomic.Value
+	vault := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("X-Vault-Token"))
+		http.Error(w, `{"errors":["permission denied"]}`, http.StatusForbidden)
+	}))
+	defer vault.Close()
+	home := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".vault-token"), []byte("hvs.from-the-file-0123\n"), 0o600))
+	for _, tc := range []struct{ env, want string }{
+		{env: "hvs.from-the-env-0123", want: "hvs.from-the-env-0123"},
+		{env: "", want: "hvs.from-the-file-0123"},
+	} {
+		t.Setenv("VAULT_ADDR", vault.URL)
+		t.Setenv("VAULT_TOKEN", tc.env)
+		t.Setenv("VAULT_MAX_RETRIES", "0")
+		t.Setenv("HOME", home)
+		var stderr bytes.Buffer
+		a := &app{stdout: &stderr, stderr: &stderr, getenv: os.Getenv, environ: os.Environ(), http: http.DefaultClient}
+		a.log = newLogger(&stderr, false)
+		code := a.run(context.Background(), newRelay(func() {}), []string{"exec", "--cred", "aws=m/creds/aws/x", "--", "true"})
+		require.Equal(t, ExitDenied, code, stderr.String())
+		require.Equal(t, tc.want, seen.Load())
+	}
+}
