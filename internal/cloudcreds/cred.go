@@ -41,7 +41,9 @@ const (
 
 // Spec is one --cred: the kind and the Vault path to read.
 type Spec struct {
+	// Kind says which variables the credential sets.
 	Kind Kind
+	// Path is the Vault path to read, e.g. multicloud/creds/aws/deploy.
 	Path string
 }
 
