@@ -36,8 +36,8 @@ func requireChildUsedBoth(t *testing.T, c *ciStack, rep childReport, leaked ...s
 }
 
 // TestCompanionExec: exec with an AWS and a Nomad credential, the command
-// using both; whether it exits 0, exits 3, the companion gets SIGTERM or
-// the command is SIGKILLed, the exit status is passed through, the leases
+// using both; whether it exits 0, exits 3, the companion gets SIGINT or
+// SIGTERM (passed on to the command) or the command is SIGKILLed, the exit status is passed through, the leases
 // are revoked and the emulators are back where they were (Done means 1);
 // and no secret shows in any output or argv (Done means 6).
 func TestCompanionExec(t *testing.T) {
@@ -52,6 +52,10 @@ func TestCompanionExec(t *testing.T) {
 	}{
 		{name: "exit 0", mode: "exit:0", want: 0},
 		{name: "exit 3", mode: "exit:3", want: 3},
+		{name: "SIGINT to the companion", mode: "wait", want: 128 + int(syscall.SIGINT),
+			act: func(t *testing.T, r *companionRun, _ childReport) {
+				require.NoError(t, r.cmd.Process.Signal(syscall.SIGINT))
+			}},
 		{name: "SIGTERM to the companion", mode: "wait", want: 128 + int(syscall.SIGTERM),
 			act: func(t *testing.T, r *companionRun, _ childReport) {
 				require.NoError(t, r.cmd.Process.Signal(syscall.SIGTERM))
