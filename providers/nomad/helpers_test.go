@@ -117,3 +117,6 @@ func nomadClient(t *testing.T, addr, secret string) *api.Client {
 func managementToken() *api.ACLToken {
 	return &api.ACLToken{Name: "another-admin", Type: "management"}
 }
+
+// queryIn sends a query to region.
+func queryIn(region string) *api.QueryOptions { return &api.QueryOptions{Region: region} }
