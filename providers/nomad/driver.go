@@ -4,14 +4,20 @@
 // The driver talks to Nomad's ACL HTTP API through the official client,
 // github.com/hashicorp/nomad/api, built from the instance's config alone
 // (address, token, TLS material; NOMAD_ADDR and NOMAD_TOKEN of the Vault
-// process are the only environment fallbacks). A lease stores the token's
-// accessor and its name, never its secret. Revoke deletes the token by
-// accessor and treats Nomad's "nonexistent token" answer as success, so a
-// token deleted behind Vault's back (or lost in a Nomad re-bootstrap) no
-// longer makes a lease irrevocable. Every token has a unique name decided
-// before it is created; Rollback finds an unfinished create's token by that
-// name and deletes it. An optional Nomad-side expiration_ttl makes a token
-// die by itself even if its revoke is lost, and caps the lease.
+// process only as a pair, or the token with use_ambient_credentials). A
+// lease stores the token's accessor, its name and the region that owns it,
+// never its secret; it is bound to the cluster's address and region
+// (Target, from /v1/agent/self). A global token is created, deleted and
+// rolled back in the ACL authoritative region, and Nomad's "nonexistent
+// token" answer counts as revoked only from the region that owns the token,
+// so a token deleted behind Vault's back no longer makes a lease
+// irrevocable while a token another region has not replicated yet is not
+// taken for gone. Every token has a unique name decided before it is
+// created: a create whose answer was lost is found by that name instead of
+// made twice, and Rollback deletes an unfinished create's token by it.
+// Calls are retried on 429, 5xx and dropped connections. An optional
+// Nomad-side expiration_ttl makes a token die by itself even if its revoke
+// is lost, and caps the lease.
 package nomad
 
 import (
