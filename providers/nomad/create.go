@@ -26,7 +26,7 @@ import (
 // name. Extra tokens found by the lookup are deleted at once.
 func (p *provider) createToken(ctx context.Context, in *api.ACLToken, region string) (tok *api.ACLToken, retried bool, err error) {
 	rp := p.s.retry
-	lookup := false
+	lookup, tries := false, 0
 	for attempt := 0; attempt <= rp.maxRetries; attempt++ {
 		if attempt > 0 {
 			if perr := rp.pause(ctx, attempt); perr != nil {
@@ -50,6 +50,7 @@ func (p *provider) createToken(ctx context.Context, in *api.ACLToken, region str
 			}
 			lookup = false
 		}
+		tries++
 		tok, _, err = p.client.ACLTokens().Create(in, p.writeOpts(ctx, region))
 		if err == nil {
 			return tok, retried, nil
@@ -62,7 +63,7 @@ func (p *provider) createToken(ctx context.Context, in *api.ACLToken, region str
 		}
 		p.logger.Debug("create token attempt failed; retrying", "name", in.Name, "attempt", attempt+1, "error", err)
 	}
-	return nil, retried, fmt.Errorf("after %d attempts: %w", rp.maxRetries+1, err)
+	return nil, retried, fmt.Errorf("after %d attempts: %w", tries, err)
 }
 
 // adopt returns the token named name in region, read by accessor with its
