@@ -86,3 +86,6 @@ func (e *env) rootDo(method, path string, body any) (int, []byte) {
 	ak, sk := e.ts.RootCredentials()
 	return signed(e.T, e.ts, ak, sk, method, path, body)
 }
+
+func (e *env) rootKey() string    { ak, _ := e.ts.RootCredentials(); return ak }
+func (e *env) rootSecret() string { _, sk := e.ts.RootCredentials(); return sk }

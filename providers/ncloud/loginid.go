@@ -58,8 +58,11 @@ func parseLoginTemplate(src string) (*naming.Template, error) {
 		src = defaultLoginTemplate
 	}
 	t, err := naming.Parse(src, loginIDRules)
-	if err == nil || !legacyField.MatchString(src) {
-		return t, err
+	if err == nil {
+		return t, checkDigitID(t)
+	}
+	if !legacyField.MatchString(src) {
+		return nil, err
 	}
 	conv, ok := convertLegacyTemplate(src)
 	if !ok {
@@ -70,7 +73,18 @@ func parseLoginTemplate(src string) (*naming.Template, error) {
 		return nil, providers.InvalidField(fieldLoginTemplate, "is in the old template syntax (.Role), and its conversion %q is not valid either (%v); rewrite it in the new syntax, e.g. %s",
 			conv, cerr, defaultLoginTemplate)
 	}
-	return t, nil
+	return t, checkDigitID(t)
+}
+
+// digitProbeID is a request id ([a-z2-7]{13}) that starts with a digit,
+// as about one id in five does: naming.Parse probes with an id that starts
+// with a letter, and a loginId must start with one.
+const digitProbeID = "2probeid34567"
+
+// checkDigitID refuses a template whose names would start with the id.
+func checkDigitID(t *naming.Template) error {
+	_, err := t.Render(naming.Data{RoleName: "r", DisplayName: "d", Instance: "i", ID: digitProbeID, UnixTime: 1700000000})
+	return err
 }
 
 // legacyField finds the old syntax's .Role field (now .RoleName).

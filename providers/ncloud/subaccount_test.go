@@ -218,3 +218,16 @@ func TestSubAccountRetries(t *testing.T) {
 	require.Equal(t, []string{resp.Data["access_key"].(string)}, sa.AccessKeys)
 	require.Equal(t, []string{"NCP_SERVER_MANAGER", "NCP_VPC_MANAGER"}, sa.Policies)
 }
+
+// Issue 11: a role written with the old template syntax keeps working; its
+// template is converted when read.
+func TestSubAccountOldTemplate(t *testing.T) {
+	e := newEnv(t)
+	e.configure(nil)
+	e.subRole(map[string]any{"login_id_template": "{{.Instance}}-{{.Role}}-{{.ID}}"})
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
+	login := resp.Data["login_id"].(string)
+	require.Regexp(t, `^vncloud-dev-[a-z2-7]{13}$`, login)
+	_, ok := e.ts.SubAccount(login)
+	require.True(t, ok)
+}
