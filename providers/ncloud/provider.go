@@ -92,6 +92,9 @@ func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*provi
 		}
 		return &providers.RenewResponse{Expiry: time.Unix(in.ExpireTime, 0)}, nil
 	case CredentialSubAccount:
+		if _, err := decodeSubInternal(req.Internal); err != nil {
+			return nil, err
+		}
 		return &providers.RenewResponse{}, nil
 	}
 	return nil, fmt.Errorf("renew: lease of unknown credential type %q: %w", req.CredentialType, providers.ErrUnrecoverable)

@@ -134,15 +134,25 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 	}, nil
 }
 
+// decodeSubInternal reads a sub_account lease's internal data; what names
+// no sub account is unrecoverable.
+func decodeSubInternal(raw json.RawMessage) (subInternal, error) {
+	var in subInternal
+	if err := decodeInternal(raw, &in); err != nil {
+		return in, err
+	}
+	if !isUUID(in.SubAccountID) {
+		return in, fmt.Errorf("lease internal data has no valid sub_account_id: %w", providers.ErrUnrecoverable)
+	}
+	return in, nil
+}
+
 // revokeSubAccount deletes the sub account with its keys in one cascading
 // call; a sub account already gone is success.
 func (p *provider) revokeSubAccount(ctx context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
-	var in subInternal
-	if err := decodeInternal(req.Internal, &in); err != nil {
+	in, err := decodeSubInternal(req.Internal)
+	if err != nil {
 		return nil, err
-	}
-	if !isUUID(in.SubAccountID) {
-		return nil, fmt.Errorf("lease internal data has no valid sub_account_id: %w", providers.ErrUnrecoverable)
 	}
 	if err := p.deleteSubAccount(ctx, in.SubAccountID); err != nil {
 		return nil, fmt.Errorf("delete sub account %s (%s): %w", in.LoginID, in.SubAccountID, err)
