@@ -6,12 +6,17 @@
 // with the SDK's hmac signer:
 //
 //   - Secure Token Service, POST /api/v1/credentials (management-sts-creatests)
+//     and GET /api/v1/caller-identity (get-caller-identity)
 //   - Sub Account API v2, /api/v2/... (pub-iam-v2-*), the "Ncloud API
 //     standard" version, chosen over v1 because it has typed error codes
 //     (404 SubAccountNotFound instead of v1's 401/30, which collides with
 //     the gateway's authentication errors), atomic policy attach and a
 //     cascading sub account delete that removes the access keys in the
-//     same call.
+//     same call; and v1's sub account list for its loginId search, which
+//     v2's list lacks (management-subaccount-getsubaccounts)
+//
+// A sub_account lease is bound to the Ncloud account and site (Target);
+// the steps of its create are resumed after a lost answer (resume.go).
 //
 // Register it with ncloud.New().
 package ncloud
