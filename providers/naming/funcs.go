@@ -71,6 +71,11 @@ func boundedReplace(find, replacement, str string) (string, error) {
 // length and alphabet ([a-z2-7]{13}) of the plugin's ids.
 const ProbeID = "probeid234567"
 
+// probeDigitID is a request id starting with a digit, as about one id in
+// five does: a template must give a valid name with it too (e.g. a loginId
+// must start with a letter, so "{{ .ID }}..." alone is refused).
+const probeDigitID = "2probeid34567"
+
 // probes are the inputs Parse renders a template with: a template must give
 // a valid name for each.
 var probes = []struct {
@@ -87,4 +92,5 @@ var probes = []struct {
 		UnixTime:    9999999999,
 	}},
 	{"for a display name with unusual characters", Data{RoleName: "Role.Name_1", DisplayName: `Jöhn "Doe" <j@x.io> \ /#:%`, Instance: "main", ID: ProbeID, UnixTime: 1700000000}},
+	{"for a request id starting with a digit", Data{RoleName: "ci", DisplayName: "token-ci", Instance: "main", ID: probeDigitID, UnixTime: 1700000000}},
 }

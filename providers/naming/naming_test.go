@@ -68,6 +68,7 @@ func TestParse(t *testing.T) {
 		{name: "replace explosion", src: `{{ .RoleName | replace "r" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" | truncate 10 }}{{ .ID }}`, wantErr: "replace: the result would have"},
 		{name: "charset from a function", src: `{{ .DisplayName | truncate 6 | base64 }}/{{ .ID }}`, wantErr: `which IAM user names may not contain`},
 		{name: "first character", src: `1{{ .ID }}`, rules: startsWithLetter, wantErr: "loginIds must start with a letter"},
+		{name: "id first, which may start with a digit", src: `{{ .ID }}-{{ .RoleName | truncate 10 }}`, rules: startsWithLetter, wantErr: "for a request id starting with a digit"},
 		{name: "too short", src: `{{ .ID | truncate 2 }}`, rules: startsWithLetter, wantErr: "at least 3"},
 		{name: "too long template", src: strings.Repeat("a", naming.MaxTemplateLen+1), wantErr: "at most 4096"},
 	}

@@ -1,7 +1,17 @@
 package ncloud_test
 
 import (
+	"bytes"
+	"crypto"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
 	"testing"
+	"time"
+
+	ncphmac "github.com/NaverCloudPlatform/ncloud-sdk-go-v2/hmac"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hashicorp/vault/sdk/logical"
 
@@ -40,3 +50,42 @@ func (e *env) configure(extra map[string]any) {
 	}
 	e.OK(logical.UpdateOperation, "config/ncloud", data)
 }
+
+// signed sends one request to the emulator signed with the given key, as
+// an Ncloud client (not the driver) would, and returns the status and body.
+func signed(t testing.TB, ts *ncloudtest.TestServer, ak, sk, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		buf, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	require.NoError(t, err)
+	stamp := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	sig, err := ncphmac.NewSigner(sk, crypto.SHA256).Sign(method, req.URL.RequestURI(), ak, stamp)
+	require.NoError(t, err)
+	req.Header.Set("x-ncp-apigw-timestamp", stamp)
+	req.Header.Set("x-ncp-iam-access-key", ak)
+	req.Header.Set("x-ncp-apigw-signature-v2", sig)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out
+}
+
+// rootDo is signed with the emulator's root key.
+func (e *env) rootDo(method, path string, body any) (int, []byte) {
+	e.T.Helper()
+	ak, sk := e.ts.RootCredentials()
+	return signed(e.T, e.ts, ak, sk, method, path, body)
+}
+
+func (e *env) rootKey() string    { ak, _ := e.ts.RootCredentials(); return ak }
+func (e *env) rootSecret() string { _, sk := e.ts.RootCredentials(); return sk }
