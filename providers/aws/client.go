@@ -90,7 +90,7 @@ func parseSettings(v providers.Values) (*settings, error) {
 
 // Open implements providers.Driver. It makes no AWS call: credentials of
 // the default chain are resolved lazily, on the first call.
-func (*Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.Provider, error) {
+func (d *Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.Provider, error) {
 	s, err := parseSettings(req.Config)
 	if err != nil {
 		return nil, err
@@ -99,7 +99,11 @@ func (*Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.P
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	cfg, err := s.awsConfig(ctx)
+	var httpClient awsv2.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attemptTimeout)
+	if d.httpClient != nil {
+		httpClient = d.httpClient
+	}
+	cfg, err := s.awsConfig(ctx, httpClient)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +125,9 @@ func (*Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.P
 }
 
 // awsConfig builds the SDK config: static credentials when configured,
-// else the default credential chain; the tuned retryer; a per-attempt
-// HTTP timeout.
-func (s *settings) awsConfig(ctx context.Context) (awsv2.Config, error) {
-	httpClient := awshttp.NewBuildableClient().WithTimeout(attemptTimeout)
+// else the default credential chain; the tuned retryer; the HTTP client
+// (by default with a per-attempt timeout).
+func (s *settings) awsConfig(ctx context.Context, httpClient awsv2.HTTPClient) (awsv2.Config, error) {
 	retryer := func() awsv2.Retryer { return s.retryer() }
 	if s.accessKey != "" {
 		region := s.region

@@ -14,18 +14,21 @@
 package aws
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
-// Name is the driver's registered name.
-const Name = "aws"
+// DriverName is the driver's registered name and default instance name.
+const DriverName = "aws"
 
 // Credential type names.
 const (
-	TypeIAMUser     = "iam_user"
-	TypeAssumedRole = "assumed_role"
+	// CredentialIAMUser is an IAM user per lease with an access key.
+	CredentialIAMUser = "iam_user"
+	// CredentialAssumedRole is an STS AssumeRole session.
+	CredentialAssumedRole = "assumed_role"
 )
 
 // Config defaults.
@@ -39,19 +42,39 @@ const (
 	maxRetrySleep = 60 * time.Second
 )
 
-// Driver is the AWS driver. It holds no state; each configured instance
-// is a Provider returned by Open.
-type Driver struct{}
+// Driver is the AWS driver. It holds no per-instance state; each
+// configured instance is a Provider returned by Open.
+type Driver struct {
+	httpClient *http.Client
+}
 
-// New returns the AWS driver, to be registered with providers.NewRegistry.
-func New() providers.Driver { return &Driver{} }
+// Option configures a Driver.
+type Option func(*Driver)
+
+// WithHTTPClient makes every instance send its AWS requests through c
+// (whose Timeout, if any, bounds each attempt) instead of the SDK's
+// default client with a 20 s attempt timeout. Tests use it to observe
+// what the driver sends.
+func WithHTTPClient(c *http.Client) Option {
+	return func(d *Driver) { d.httpClient = c }
+}
+
+// New returns the AWS driver. Register it with
+// providers.NewRegistry(aws.New()).
+func New(opts ...Option) *Driver {
+	d := &Driver{}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
 
 var _ providers.Driver = (*Driver)(nil)
 
 // Info implements providers.Driver.
 func (*Driver) Info() providers.DriverInfo {
 	return providers.DriverInfo{
-		Name:        Name,
+		Name:        DriverName,
 		Description: "AWS: IAM users with policies, groups and an access key; STS assumed-role sessions.",
 		ConfigFields: []providers.Field{
 			{Name: "access_key", Type: providers.TypeString, Description: "Access key id of the IAM user the plugin acts as. Empty: the SDK's default credential chain (env, shared files, web identity, ECS/EC2 roles)."},
@@ -67,7 +90,7 @@ func (*Driver) Info() providers.DriverInfo {
 		},
 		CredentialTypes: []providers.CredentialType{
 			{
-				Name:        TypeIAMUser,
+				Name:        CredentialIAMUser,
 				Description: "An IAM user per lease with the role's managed policies, inline policy, groups, tags and boundary, and one access key. Renewable; revoke deletes the user and everything on it.",
 				RoleFields: []providers.Field{
 					{Name: "policy_arns", Type: providers.TypeStringList, Description: "Managed policy ARNs to attach (at most 10)."},
@@ -85,7 +108,7 @@ func (*Driver) Info() providers.DriverInfo {
 				},
 			},
 			{
-				Name:        TypeAssumedRole,
+				Name:        CredentialAssumedRole,
 				Description: "STS AssumeRole credentials (access key, secret, session token). Not renewable; they expire by themselves and cannot be revoked early.",
 				RoleFields: []providers.Field{
 					{Name: "role_arns", Type: providers.TypeStringList, Required: true, Description: "IAM role ARNs this role may assume; with several, the request's role_arn picks one."},

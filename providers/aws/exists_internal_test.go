@@ -96,14 +96,14 @@ func TestValidateRoleAccessDeniedWarns(t *testing.T) {
 	t.Cleanup(func() { _ = p.Close() })
 
 	// Objects that do not exist: were the reads allowed, these would be 400s.
-	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "r", CredentialType: TypeIAMUser, Values: providers.Values{
+	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "r", CredentialType: CredentialIAMUser, Values: providers.Values{
 		"policy_arns":              []string{"arn:aws:iam::123456789012:policy/nope", "arn:aws:iam::aws:policy/ReadOnlyAccess"},
 		"permissions_boundary_arn": "arn:aws:iam::123456789012:policy/no-boundary",
 		"iam_groups":               []string{"no-group"},
 		"user_path":                "/",
 	}})
 	require.NoError(t, err)
-	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "a", CredentialType: TypeAssumedRole, Values: providers.Values{
+	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "a", CredentialType: CredentialAssumedRole, Values: providers.Values{
 		"role_arns": []string{"arn:aws:iam::123456789012:role/path/no-role"},
 	}})
 	require.NoError(t, err)

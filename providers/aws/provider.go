@@ -65,12 +65,12 @@ type sessionInternal struct {
 // nothing.
 func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleRequest) error {
 	switch req.CredentialType {
-	case TypeIAMUser:
+	case CredentialIAMUser:
 		if err := validateIAMUser(req.Values); err != nil {
 			return err
 		}
 		return p.checkUserObjects(ctx, req.Role, req.Values)
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
 		if err := validateAssumedRole(req.Values); err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (p *provider) Target(ctx context.Context) (providers.Target, error) {
 // (the intent) for iam_user, and checks the request of assumed_role.
 func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	switch req.CredentialType {
-	case TypeIAMUser:
+	case CredentialIAMUser:
 		if err := validateIAMUser(req.RoleValues); err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*pr
 			return nil, err
 		}
 		return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "iam_user", Name: name}}}, nil
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
 		if _, err := pickRoleARN(req); err != nil {
 			return nil, err
 		}
@@ -135,13 +135,13 @@ func (p *provider) vars(req *providers.CreateRequest) tplVars {
 // Create implements providers.Provider.
 func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
 	switch req.CredentialType {
-	case TypeIAMUser:
+	case CredentialIAMUser:
 		var in userIntent
 		if err := json.Unmarshal(req.Intent, &in); err != nil || in.UserName == "" {
 			return nil, fmt.Errorf("iam_user create without a user name in its intent: %v", err)
 		}
 		return p.createUser(ctx, req, in.UserName)
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
 		return p.assumeRole(ctx, req)
 	}
 	return nil, providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
@@ -150,7 +150,7 @@ func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*p
 // Renew implements providers.Provider: an IAM user has no expiry; an STS
 // session's is recorded in the lease.
 func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*providers.RenewResponse, error) {
-	if req.CredentialType != TypeAssumedRole {
+	if req.CredentialType != CredentialAssumedRole {
 		return &providers.RenewResponse{}, nil
 	}
 	var in sessionInternal
@@ -163,11 +163,11 @@ func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*provi
 // Revoke implements providers.Provider.
 func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
 	switch req.CredentialType {
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
 		return &providers.RevokeResponse{Warnings: []string{
 			"AWS STS credentials cannot be revoked before they expire; this lease is gone, the session keys stay valid until their expiration",
 		}}, nil
-	case TypeIAMUser:
+	case CredentialIAMUser:
 		var in userInternal
 		if err := json.Unmarshal(req.Internal, &in); err != nil || in.UserName == "" {
 			p.log.Error("iam_user lease data names no user; it cannot be revoked", "error", err)
