@@ -62,7 +62,10 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	if err != nil {
 		return nil, err
 	}
-	session := p.sessionName(req)
+	session, err := p.s.sessionTpl.Render(p.nameData(req))
+	if err != nil {
+		return nil, err
+	}
 	in := &sts.AssumeRoleInput{
 		RoleArn:         awsv2.String(roleARN),
 		RoleSessionName: awsv2.String(session),
@@ -104,10 +107,4 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	}
 	return &providers.CreateResponse{Data: data, Internal: internal, Renewable: false, Expiry: exp,
 		Objects: []providers.ObjectRef{{Kind: "sts_session", Name: session, ID: awsv2.ToString(creds.AccessKeyId)}}}, nil
-}
-
-// sessionName renders the session name template; STS wants at least two
-// characters, which {{id}} alone guarantees.
-func (p *provider) sessionName(req *providers.CreateRequest) string {
-	return p.s.sessionTpl.render(p.vars(req))
 }

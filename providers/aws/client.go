@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/naming"
 )
 
 // attemptTimeout bounds one HTTP attempt, so a hung connection is retried
@@ -36,7 +37,7 @@ type settings struct {
 	maxRetries               int
 	maxBackoff               time.Duration
 	maxConcurrent            int
-	userTpl, sessionTpl      *nameTemplate
+	userTpl, sessionTpl      *naming.Template
 }
 
 // parseSettings validates a config; every error is a *FieldError.
@@ -79,11 +80,11 @@ func parseSettings(v providers.Values) (*settings, error) {
 		return nil, providers.InvalidField("max_concurrent_iam_calls", "must be between 1 and 1000, got %d", s.maxConcurrent)
 	}
 	var err error
-	if s.userTpl, err = parseTemplate(v.String("username_template")); err != nil {
-		return nil, providers.InvalidField("username_template", "%v", err)
+	if s.userTpl, err = parseNameTemplate(v.String("username_template"), userNameRules); err != nil {
+		return nil, err
 	}
-	if s.sessionTpl, err = parseTemplate(v.String("session_name_template")); err != nil {
-		return nil, providers.InvalidField("session_name_template", "%v", err)
+	if s.sessionTpl, err = parseNameTemplate(v.String("session_name_template"), sessionNameRules); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

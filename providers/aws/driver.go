@@ -85,8 +85,8 @@ func (*Driver) Info() providers.DriverInfo {
 			{Name: "max_retries", Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a throttled or failed (5xx, connection) AWS call, with jittered exponential backoff. 0 disables retries."},
 			{Name: "retry_max_backoff", Type: providers.TypeDuration, Default: defaultMaxBackoff, Description: "Longest sleep between two retries; max_retries × retry_max_backoff must not exceed 60s."},
 			{Name: "max_concurrent_iam_calls", Type: providers.TypeInt, Default: defaultMaxConcurrent, Description: "Most IAM calls this instance has in flight at once (IAM rate limits are per account)."},
-			{Name: "username_template", Type: providers.TypeString, Default: DefaultUsernameTemplate, Description: "IAM user name of an iam_user credential: literal text and {{id}} (required), {{role}}, {{display_name}}, {{instance}}, {{unix_time}}; {{name:N}} caps a value at N characters. Must render at most 64 characters."},
-			{Name: "session_name_template", Type: providers.TypeString, Default: DefaultSessionNameTemplate, Description: "STS role session name of an assumed_role credential; same syntax as username_template."},
+			{Name: "username_template", Type: providers.TypeString, Default: DefaultUsernameTemplate, Description: "IAM user name of an iam_user credential, in Vault's template language with .RoleName, .DisplayName, .Instance, .ID (required) and .UnixTime, e.g. vault-{{ .RoleName | truncate 20 }}-{{ .ID }}. Every name it can render must be a valid IAM user name (1-64 of letters, digits and +=,.@_-); checked when written. Templates of the former {{role:20}} syntax are converted."},
+			{Name: "session_name_template", Type: providers.TypeString, Default: DefaultSessionNameTemplate, Description: "STS role session name of an assumed_role credential, in the language of username_template; every name it can render must be a valid session name (2-64 of letters, digits and +=,.@_-)."},
 		},
 		CredentialTypes: []providers.CredentialType{
 			{

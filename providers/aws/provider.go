@@ -69,9 +69,15 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 		if err := validateIAMUser(req.Values); err != nil {
 			return err
 		}
+		if err := p.s.userTpl.CheckRole(req.Role); err != nil {
+			return err
+		}
 		return p.checkUserObjects(ctx, req.Role, req.Values)
 	case CredentialAssumedRole:
 		if err := validateAssumedRole(req.Values); err != nil {
+			return err
+		}
+		if err := p.s.sessionTpl.CheckRole(req.Role); err != nil {
 			return err
 		}
 		return p.checkRoleARNs(ctx, req.Role, req.Values.Strings("role_arns"))
@@ -106,7 +112,10 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*pr
 		if err := validateIAMUser(req.RoleValues); err != nil {
 			return nil, err
 		}
-		name := p.s.userTpl.render(p.vars(req))
+		name, err := p.s.userTpl.Render(p.nameData(req))
+		if err != nil {
+			return nil, err
+		}
 		data, err := json.Marshal(userIntent{UserName: name})
 		if err != nil {
 			return nil, err
@@ -122,14 +131,6 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*pr
 		return nil, nil
 	}
 	return nil, providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
-}
-
-func (p *provider) vars(req *providers.CreateRequest) tplVars {
-	now := req.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	return tplVars{Role: req.Role, DisplayName: req.DisplayName, Instance: p.instance, ID: req.ID, UnixTime: now.Unix()}
 }
 
 // Create implements providers.Provider.

@@ -67,9 +67,10 @@ func TestBadConfig(t *testing.T) {
 	}{
 		{"template over 64", map[string]any{"username_template": "vault-{{role}}-{{display_name}}-{{id}}"}, "username_template", "64"},
 		{"long literal", map[string]any{"username_template": strings.Repeat("x", 60) + "{{id}}"}, "username_template", "64"},
-		{"no id", map[string]any{"username_template": "vault-{{role}}"}, "username_template", "{{id}}"},
-		{"unknown placeholder", map[string]any{"username_template": "{{policy}}-{{id}}"}, "username_template", "unknown placeholder"},
-		{"bad literal", map[string]any{"username_template": "vault/{{id}}"}, "username_template", "characters"},
+		{"no id", map[string]any{"username_template": "vault-{{ .RoleName | truncate 8 }}"}, "username_template", "{{ .ID }}"},
+		{"unknown former placeholder", map[string]any{"username_template": "{{policy}}-{{id}}"}, "username_template", "unknown former-syntax placeholder"},
+		{"unknown field", map[string]any{"username_template": "{{ .Policy }}-{{ .ID }}"}, "username_template", "unknown field .Policy"},
+		{"bad literal", map[string]any{"username_template": "vault/{{id}}"}, "username_template", "may not contain"},
 		{"session template", map[string]any{"session_name_template": "{{role:60}}-{{id}}"}, "session_name_template", "64"},
 		{"endpoint", map[string]any{"iam_endpoint": "iam.amazonaws.com"}, "iam_endpoint", "URL"},
 		{"retries", map[string]any{"max_retries": 100}, "max_retries", "between"},
