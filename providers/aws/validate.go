@@ -14,7 +14,6 @@ import (
 const (
 	maxManagedPerUser   = 10   // managed policies attached to a user (default quota)
 	maxGroupsPerUser    = 10   // groups a user is in
-	maxUserTags         = 50   // tags on a user
 	maxInlineUserPolicy = 2048 // characters of a user's inline policies, whitespace excluded
 	maxSessionPolicy    = 2048 // characters of an AssumeRole session policy
 	maxSessionARNs      = 10   // session policy ARNs of AssumeRole
@@ -122,23 +121,6 @@ func compactPolicy(field, doc string, maxLen int) (string, error) {
 		return "", providers.InvalidField(field, "is %d characters without whitespace; AWS allows at most %d", n, maxLen)
 	}
 	return buf.String(), nil
-}
-
-func checkTags(tags map[string]string) error {
-	if len(tags) > maxUserTags {
-		return providers.InvalidField("iam_tags", "an IAM user has at most %d tags, got %d", maxUserTags, len(tags))
-	}
-	for k, val := range tags {
-		switch {
-		case k == "" || utf8.RuneCountInString(k) > 128:
-			return providers.InvalidField("iam_tags", "tag key %q must have 1 to 128 characters", k)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			return providers.InvalidField("iam_tags", "tag key %q: the aws: prefix is reserved", k)
-		case utf8.RuneCountInString(val) > 256:
-			return providers.InvalidField("iam_tags", "value of tag %q has more than 256 characters", k)
-		}
-	}
-	return nil
 }
 
 func firstDuplicate(list []string) string {

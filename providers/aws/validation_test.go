@@ -91,3 +91,56 @@ func TestBadConfig(t *testing.T) {
 	_, err := e.Revoke(resp.Secret)
 	require.NoError(t, err)
 }
+
+// IAM's tag rules are checked at role write (a 400 naming iam_tags, no AWS
+// call), not found at issue as a 502 from CreateUser; tags IAM accepts
+// (unicode letters, spaces, 50 tags, 128/256 characters) are accepted and
+// issue.
+func TestRoleWriteChecksTags(t *testing.T) {
+	e := newEnv(t, awstest.Options{}, nil)
+	fifty, fiftyOne := map[string]any{}, map[string]any{}
+	for i := range 51 {
+		if i < 50 {
+			fifty[fmt.Sprint("k", i)] = "v"
+		}
+		fiftyOne[fmt.Sprint("k", i)] = "v"
+	}
+	bad := []struct {
+		name string
+		tags map[string]any
+		want string
+	}{
+		{"51 tags", fiftyOne, "at most 50 tags, got 51"},
+		{"key too long", map[string]any{strings.Repeat("k", 129): "v"}, "IAM tag keys have 1 to 128"},
+		{"key charset", map[string]any{"team#1": "v"}, `tag key "team#1" has characters IAM tag keys may not contain`},
+		{"key with a comma", map[string]any{"a,b": "v"}, "may not contain"},
+		{"aws: prefix", map[string]any{"aws:createdBy": "me"}, "aws: prefix is reserved"},
+		{"AWS: prefix in another case", map[string]any{"AWS:x": "y"}, "aws: prefix is reserved"},
+		{"keys differing in case", map[string]any{"Team": "a", "team": "b"}, `"Team" and "team" differ only in case`},
+		{"value too long", map[string]any{"k": strings.Repeat("v", 257)}, "at most 256"},
+		{"value charset", map[string]any{"k": "a&b"}, `value of tag "k" has characters`},
+		{"value with a quote", map[string]any{"k": `"q"`}, "may not contain"},
+	}
+	e.ts.Core().Reset()
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			msg := e.BadRequest(logical.UpdateOperation, "roles/aws/tags", map[string]any{"policy_document": allowS3, "iam_tags": c.tags}, c.want)
+			require.True(t, strings.HasPrefix(msg, "iam_tags: "), msg)
+		})
+	}
+	require.Zero(t, e.ts.Core().Calls().Total, "tag checks make no AWS call")
+	e.requireNoRole("tags")
+
+	for _, good := range []map[string]any{
+		fifty,
+		{"Équipe": "données", "cost center": "12 34", "a_b.c:d/e=f+g-h@i": "", strings.Repeat("k", 128): strings.Repeat("v", 256)},
+	} {
+		e.OK(logical.UpdateOperation, "roles/aws/tags", map[string]any{"policy_document": allowS3, "iam_tags": good})
+		resp := e.issue("tags", nil)
+		u, ok := e.ts.User(resp.Data["user_name"].(string))
+		require.True(t, ok)
+		require.Len(t, u.Tags, len(good))
+		_, err := e.Revoke(resp.Secret)
+		require.NoError(t, err)
+	}
+}
