@@ -37,6 +37,7 @@ type settings struct {
 	maxRetries               int
 	maxBackoff               time.Duration
 	maxConcurrent            int
+	maxManaged               int
 	userTpl, sessionTpl      *naming.Template
 }
 
@@ -51,6 +52,7 @@ func parseSettings(v providers.Values) (*settings, error) {
 		maxRetries:    v.Int("max_retries"),
 		maxBackoff:    v.Duration("retry_max_backoff"),
 		maxConcurrent: v.Int("max_concurrent_iam_calls"),
+		maxManaged:    v.Int("max_managed_policies_per_user"),
 	}
 	if (s.accessKey == "") != (s.secretKey == "") {
 		if s.accessKey == "" {
@@ -78,6 +80,9 @@ func parseSettings(v providers.Values) (*settings, error) {
 	}
 	if s.maxConcurrent < 1 || s.maxConcurrent > 1000 {
 		return nil, providers.InvalidField("max_concurrent_iam_calls", "must be between 1 and 1000, got %d", s.maxConcurrent)
+	}
+	if s.maxManaged < 1 || s.maxManaged > maxManagedPerUser {
+		return nil, providers.InvalidField("max_managed_policies_per_user", "must be between 1 and %d (IAM's quota is 10 unless raised, at most %d), got %d", maxManagedPerUser, maxManagedPerUser, s.maxManaged)
 	}
 	var err error
 	if s.userTpl, err = parseNameTemplate(v.String("username_template"), userNameRules); err != nil {

@@ -85,6 +85,7 @@ func (*Driver) Info() providers.DriverInfo {
 			{Name: "max_retries", Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a throttled or failed (5xx, connection) AWS call, with jittered exponential backoff. 0 disables retries."},
 			{Name: "retry_max_backoff", Type: providers.TypeDuration, Default: defaultMaxBackoff, Description: "Longest sleep between two retries; max_retries × retry_max_backoff must not exceed 60s."},
 			{Name: "max_concurrent_iam_calls", Type: providers.TypeInt, Default: defaultMaxConcurrent, Description: "Most IAM calls this instance has in flight at once (IAM rate limits are per account)."},
+			{Name: "max_managed_policies_per_user", Type: providers.TypeInt, Default: defaultManagedPerUser, Description: "The account's quota of managed policies attached to one IAM user (10 unless raised through Service Quotas, at most 20); roles with more policy_arns are refused."},
 			{Name: "username_template", Type: providers.TypeString, Default: DefaultUsernameTemplate, Description: "IAM user name of an iam_user credential, in Vault's template language with .RoleName, .DisplayName, .Instance, .ID (required) and .UnixTime, e.g. vault-{{ .RoleName | truncate 20 }}-{{ .ID }}. Every name it can render must be a valid IAM user name (1-64 of letters, digits and +=,.@_-); checked when written. Templates of the former {{role:20}} syntax are converted."},
 			{Name: "session_name_template", Type: providers.TypeString, Default: DefaultSessionNameTemplate, Description: "STS role session name of an assumed_role credential, in the language of username_template; every name it can render must be a valid session name (2-64 of letters, digits and +=,.@_-)."},
 		},
@@ -93,7 +94,7 @@ func (*Driver) Info() providers.DriverInfo {
 				Name:        CredentialIAMUser,
 				Description: "An IAM user per lease with the role's managed policies, inline policy, groups, tags and boundary, and one access key. Renewable; revoke deletes the user and everything on it.",
 				RoleFields: []providers.Field{
-					{Name: "policy_arns", Type: providers.TypeStringList, Description: "Managed policy ARNs to attach (at most 10)."},
+					{Name: "policy_arns", Type: providers.TypeStringList, Description: "Managed policy ARNs to attach (at most max_managed_policies_per_user of the config, 10 by default)."},
 					{Name: "policy_document", Type: providers.TypeString, Description: "Inline policy JSON put on the user."},
 					{Name: "iam_groups", Type: providers.TypeStringList, Description: "IAM groups to add the user to (at most 10)."},
 					{Name: "iam_tags", Type: providers.TypeKVPairs, Description: "Tags of the IAM user (key=value)."},

@@ -66,7 +66,7 @@ type sessionInternal struct {
 func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleRequest) error {
 	switch req.CredentialType {
 	case CredentialIAMUser:
-		if err := validateIAMUser(req.Values); err != nil {
+		if err := validateIAMUser(req.Values, p.s.maxManaged); err != nil {
 			return err
 		}
 		if err := p.s.userTpl.CheckRole(req.Role); err != nil {
@@ -109,7 +109,7 @@ func (p *provider) Target(ctx context.Context) (providers.Target, error) {
 func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	switch req.CredentialType {
 	case CredentialIAMUser:
-		if err := validateIAMUser(req.RoleValues); err != nil {
+		if err := validateIAMUser(req.RoleValues, p.s.maxManaged); err != nil {
 			return nil, err
 		}
 		name, err := p.s.userTpl.Render(p.nameData(req))

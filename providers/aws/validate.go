@@ -12,7 +12,11 @@ import (
 
 // IAM and STS limits checked before any call.
 const (
-	maxManagedPerUser   = 10   // managed policies attached to a user (default quota)
+	// defaultManagedPerUser is the account quota of managed policies
+	// attached to one user; AWS raises it to at most maxManagedPerUser on
+	// request (IAM User Guide, "IAM and AWS STS quotas").
+	defaultManagedPerUser = 10
+	maxManagedPerUser     = 20
 	maxGroupsPerUser    = 10   // groups a user is in
 	maxInlineUserPolicy = 2048 // characters of a user's inline policies, whitespace excluded
 	maxSessionPolicy    = 2048 // characters of an AssumeRole session policy
@@ -27,11 +31,12 @@ var (
 	reUserPath  = regexp.MustCompile(`^(/|/[\x21-\x7E]*/)$`)
 )
 
-// validateIAMUser checks an iam_user role.
-func validateIAMUser(v providers.Values) error {
+// validateIAMUser checks an iam_user role; maxManaged is the account's
+// quota of managed policies per user (max_managed_policies_per_user).
+func validateIAMUser(v providers.Values, maxManaged int) error {
 	arns := v.Strings("policy_arns")
-	if len(arns) > maxManagedPerUser {
-		return providers.InvalidField("policy_arns", "at most %d managed policies can be attached to an IAM user, got %d", maxManagedPerUser, len(arns))
+	if len(arns) > maxManaged {
+		return providers.InvalidField("policy_arns", "at most %d managed policies can be attached to an IAM user in this account (max_managed_policies_per_user of the config, IAM's quota: 10 unless raised, at most 20), got %d", maxManaged, len(arns))
 	}
 	if err := checkPolicyARNs("policy_arns", arns); err != nil {
 		return err

@@ -144,3 +144,47 @@ func TestRoleWriteChecksTags(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// The managed-policy cap per user is the account's quota, 10 unless
+// raised (at most 20): max_managed_policies_per_user sets it for role
+// validation, and an account whose quota is lower than the config says
+// fails the issue cleanly (502, nothing left behind).
+func TestManagedPoliciesPerUserQuota(t *testing.T) {
+	policies := func(e *env, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = e.policy(fmt.Sprint("q", i))
+		}
+		return out
+	}
+
+	// Default: 10.
+	e := newEnv(t, awstest.Options{}, nil)
+	fifteen := policies(e, 15)
+	e.BadRequest(logical.UpdateOperation, "roles/aws/many", map[string]any{"policy_arns": fifteen[:11]}, "policy_arns", "at most 10 managed policies", "max_managed_policies_per_user")
+	e.OK(logical.UpdateOperation, "roles/aws/many", map[string]any{"policy_arns": fifteen[:10]})
+	for _, bad := range []any{0, 21, -1} {
+		e.BadRequest(logical.UpdateOperation, "config/aws", map[string]any{"max_managed_policies_per_user": bad}, "max_managed_policies_per_user", "between 1 and 20")
+	}
+
+	// The config says 20 but the account's quota is still 10: the role is
+	// accepted, the issue fails with IAM's LimitExceeded and is undone.
+	e.OK(logical.UpdateOperation, "config/aws", map[string]any{"max_managed_policies_per_user": 20})
+	e.OK(logical.UpdateOperation, "roles/aws/many", map[string]any{"policy_arns": fifteen})
+	msg := e.Coded(502, logical.ReadOperation, "creds/aws/many", nil, "AttachUserPolicy", "LimitExceeded")
+	require.Contains(t, msg, "PoliciesPerUser: 10")
+	require.Empty(t, e.vaultUsers(), "the failed issue removed its user")
+
+	// An account whose quota was raised to 20.
+	e = newEnv(t, awstest.Options{ManagedPoliciesPerUser: 20}, map[string]any{"max_managed_policies_per_user": 20})
+	twentyOne := policies(e, 21)
+	e.BadRequest(logical.UpdateOperation, "roles/aws/many", map[string]any{"policy_arns": twentyOne}, "policy_arns", "at most 20 managed policies")
+	e.OK(logical.UpdateOperation, "roles/aws/many", map[string]any{"policy_arns": twentyOne[:20]})
+	resp := e.issue("many", nil)
+	u, ok := e.ts.User(resp.Data["user_name"].(string))
+	require.True(t, ok)
+	require.ElementsMatch(t, twentyOne[:20], u.ManagedPolicies)
+	_, err := e.Revoke(resp.Secret)
+	require.NoError(t, err)
+	require.Empty(t, e.vaultUsers())
+}

@@ -5,11 +5,15 @@ import (
 	"unicode/utf8"
 )
 
-// Per-user quotas from IAM's documentation.
+// Per-user quotas from IAM's documentation ("IAM and AWS STS quotas" in
+// the IAM User Guide): managed policies attached to a user default to 10
+// and can be raised to 20 through Service Quotas (Options.
+// ManagedPoliciesPerUser); groups per user 10; access keys per user 2.
 const (
-	maxManagedPerUser = 10
-	maxGroupsPerUser  = 10
-	maxKeysPerUser    = 2
+	defaultManagedPerUser   = 10
+	maxManagedPerUserRaised = 20
+	maxGroupsPerUser        = 10
+	maxKeysPerUser          = 2
 )
 
 type xmlAttachedPolicy struct {
@@ -56,8 +60,8 @@ func opAttachUserPolicy(c *call) (any, *apiError) {
 			return nil, nil // attaching twice is a no-op, as in IAM
 		}
 	}
-	if len(u.managed) >= maxManagedPerUser {
-		return nil, errQuota("PoliciesPerUser", maxManagedPerUser)
+	if quota := c.s.opts.ManagedPoliciesPerUser; len(u.managed) >= quota {
+		return nil, errQuota("PoliciesPerUser", quota)
 	}
 	u.managed = append(u.managed, arn)
 	p.attachments++

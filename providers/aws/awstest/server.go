@@ -50,6 +50,10 @@ type Options struct {
 	// (InvalidClientTokenId) after its creation, as IAM's eventual
 	// consistency does; default 0.
 	KeyDelay time.Duration
+	// ManagedPoliciesPerUser is the account's quota of managed policies
+	// attached to one user: 10 by default, as in IAM, which lets an
+	// account raise it to at most 20. Values outside 10..20 panic in New.
+	ManagedPoliciesPerUser int
 }
 
 // maxBody bounds a request body (a policy document is at most 131072
@@ -98,6 +102,12 @@ func New(opts Options) *Server {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = 2
+	}
+	if opts.ManagedPoliciesPerUser == 0 {
+		opts.ManagedPoliciesPerUser = defaultManagedPerUser
+	}
+	if opts.ManagedPoliciesPerUser < defaultManagedPerUser || opts.ManagedPoliciesPerUser > maxManagedPerUserRaised {
+		panic(fmt.Sprintf("awstest: ManagedPoliciesPerUser %d is outside IAM's 10..20", opts.ManagedPoliciesPerUser))
 	}
 	if opts.AccessKey == "" || opts.SecretKey == "" {
 		opts.AccessKey, opts.SecretKey = newID("AKIA", 16), newSecret()
