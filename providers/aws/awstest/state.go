@@ -148,7 +148,7 @@ type serviceCred struct {
 
 // world is one emulated account. It is guarded by Server.mu.
 type world struct {
-	account  string // 12-digit account id
+	account  string           // 12-digit account id
 	users    map[string]*user // key: lower-case name (IAM names are case-insensitive)
 	groups   map[string]*group
 	roles    map[string]*role
