@@ -38,6 +38,7 @@ type settings struct {
 	maxBackoff               time.Duration
 	maxConcurrent            int
 	maxManaged               int
+	useAmbient               bool
 	userTpl, sessionTpl      *naming.Template
 }
 
@@ -53,6 +54,7 @@ func parseSettings(v providers.Values) (*settings, error) {
 		maxBackoff:    v.Duration("retry_max_backoff"),
 		maxConcurrent: v.Int("max_concurrent_iam_calls"),
 		maxManaged:    v.Int("max_managed_policies_per_user"),
+		useAmbient:    v.Bool("use_ambient_credentials"),
 	}
 	if (s.accessKey == "") != (s.secretKey == "") {
 		if s.accessKey == "" {
@@ -68,6 +70,9 @@ func parseSettings(v providers.Values) (*settings, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, providers.InvalidField(ep.field, "must be an http(s) URL such as https://iam.amazonaws.com, got %q", ep.val)
 		}
+	}
+	if err := s.checkAmbient(); err != nil {
+		return nil, err
 	}
 	if s.maxRetries < 0 || s.maxRetries > 30 {
 		return nil, providers.InvalidField("max_retries", "must be between 0 and 30, got %d", s.maxRetries)
@@ -92,6 +97,47 @@ func parseSettings(v providers.Values) (*settings, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkAmbient enforces where ambient credentials may go. Without a
+// configured key the SDK's default credential chain signs the requests
+// (the environment's AWS_ACCESS_KEY_ID, shared files, web identity,
+// instance roles): those credentials belong to the environment Vault runs
+// in and are sent only to AWS's own endpoints (or to the endpoints the
+// same environment names, AWS_ENDPOINT_URL_*), never to an endpoint taken
+// from the config, unless the config says use_ambient_credentials=true.
+// A signed request is replayable for minutes and a session token is sent
+// as is, so a config naming a foreign endpoint must not receive them.
+func (s *settings) checkAmbient() error {
+	if s.accessKey != "" {
+		if s.useAmbient {
+			return providers.InvalidField("use_ambient_credentials", "cannot be true when access_key is set: the configured key is used")
+		}
+		return nil
+	}
+	if s.useAmbient {
+		return nil
+	}
+	for _, ep := range []struct{ field, val string }{{"iam_endpoint", s.iamEndpoint}, {"sts_endpoint", s.stsEndpoint}} {
+		if ep.val != "" && !isAWSEndpoint(ep.val) {
+			return providers.InvalidField(ep.field, "%q is not one of AWS's own endpoints, and no access_key is configured: "+
+				"the credentials of Vault's environment (the AWS SDK's default chain) are never sent to an endpoint taken from the config. "+
+				"Configure access_key and secret_key for it, or set use_ambient_credentials=true if that endpoint may receive them", ep.val)
+		}
+	}
+	return nil
+}
+
+// customEndpoints returns the configured IAM and STS endpoints that are
+// not AWS's own, normalized ("" for AWS's own or none).
+func (s *settings) customEndpoints() (iamEP, stsEP string) {
+	if s.iamEndpoint != "" && !isAWSEndpoint(s.iamEndpoint) {
+		iamEP = normalizeEndpoint(s.iamEndpoint)
+	}
+	if s.stsEndpoint != "" && !isAWSEndpoint(s.stsEndpoint) {
+		stsEP = normalizeEndpoint(s.stsEndpoint)
+	}
+	return iamEP, stsEP
 }
 
 // Open implements providers.Driver. It makes no AWS call: credentials of

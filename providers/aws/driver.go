@@ -79,6 +79,7 @@ func (*Driver) Info() providers.DriverInfo {
 		ConfigFields: []providers.Field{
 			{Name: "access_key", Type: providers.TypeString, Description: "Access key id of the IAM user the plugin acts as. Empty: the SDK's default credential chain (env, shared files, web identity, ECS/EC2 roles)."},
 			{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Secret access key of access_key."},
+			{Name: "use_ambient_credentials", Type: providers.TypeBool, Default: false, Description: "Without access_key, the SDK's default credential chain (Vault's environment) signs the requests; it is used only with AWS's own endpoints unless this is true, which lets it go to the configured iam_endpoint/sts_endpoint too."},
 			{Name: "region", Type: providers.TypeString, Description: "AWS region (default: AWS_REGION / shared config, else us-east-1)."},
 			{Name: "iam_endpoint", Type: providers.TypeString, Description: "IAM endpoint URL override, e.g. https://iam.amazonaws.com or an emulator."},
 			{Name: "sts_endpoint", Type: providers.TypeString, Description: "STS endpoint URL override."},

@@ -28,11 +28,16 @@ type provider struct {
 	// sem caps the IAM calls in flight (see limitConcurrency).
 	sem chan struct{}
 
-	// idMu guards partition and account: those of the instance's
-	// credential, from STS GetCallerIdentity on first need (see
-	// callerAccount), "" until then.
-	idMu               sync.Mutex
-	partition, account string
+	// idMu guards id: the account of the instance's credential, from STS
+	// GetCallerIdentity on first need, for the access key id it was asked
+	// with (see callerAccount).
+	idMu sync.Mutex
+	id   callerIdentity
+}
+
+// callerIdentity is the account of one access key.
+type callerIdentity struct {
+	keyID, partition, account string
 }
 
 var _ providers.Provider = (*provider)(nil)
@@ -86,8 +91,19 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 }
 
 // Target implements providers.Provider: the partition and account of the
-// instance's credential (STS GetCallerIdentity, once), and the IAM endpoint
-// when it is not AWS's own.
+// instance's credential (STS GetCallerIdentity, signed with the very key
+// in use, cached per key: see callerAccount), plus each endpoint that is
+// not AWS's own.
+//
+// Why this is the identity: a credential belongs to exactly one account
+// and every IAM endpoint of AWS (global, regional, FIPS, VPC) acts on that
+// account's one IAM, so the account and partition alone say where a
+// "NoSuchEntity" comes from; AWS's own endpoints are left out so that
+// moving between them strands no lease. A custom IAM endpoint (an
+// emulator, a proxy) is another place that answers for itself, so it is
+// part of the identity. A custom STS endpoint is where the account
+// answer comes from, so it is part of the identity too (when it differs
+// from the IAM endpoint).
 func (p *provider) Target(ctx context.Context) (providers.Target, error) {
 	partition, account, err := p.callerAccount(ctx)
 	if err != nil {
@@ -97,9 +113,14 @@ func (p *provider) Target(ctx context.Context) (providers.Target, error) {
 		ID:          "aws:" + partition + ":" + account,
 		Description: fmt.Sprintf("AWS account %s (partition %s)", account, partition),
 	}
-	if p.s.iamEndpoint != "" {
-		t.ID += "@" + p.s.iamEndpoint
-		t.Description += " at " + p.s.iamEndpoint
+	iamEP, stsEP := p.s.customEndpoints()
+	if iamEP != "" {
+		t.ID += "@" + iamEP
+		t.Description += " at " + iamEP
+	}
+	if stsEP != "" && stsEP != iamEP {
+		t.ID += ";sts=" + stsEP
+		t.Description += " (account answered by STS at " + stsEP + ")"
 	}
 	return t, nil
 }
