@@ -17,10 +17,12 @@
 // which account a request acts in, and a role may trust another
 // account's principals (cross-account AssumeRole).
 //
-// Not emulated: IAM authorization (every authenticated caller may call
-// every action), conditions in trust policies (AssumeRole checks only the
-// Allow/Deny statements and their AWS principals), the effect of session
-// policies, and policy versions beyond v1.
+// IAM authorization is emulated on request (Options.EnforcePolicies: the
+// caller's own policies and boundary, see authz.go); by default every
+// authenticated caller may call every action. Not emulated: conditions
+// in policies and trust policies (AssumeRole checks only the Allow/Deny
+// statements and their AWS principals), the effect of session policies,
+// and policy versions beyond v1.
 package awstest
 
 import (
@@ -59,6 +61,11 @@ type Options struct {
 	// attached to one user: 10 by default, as in IAM, which lets an
 	// account raise it to at most 20. Values outside 10..20 panic in New.
 	ManagedPoliciesPerUser int
+	// EnforcePolicies makes the server authorize every request as IAM
+	// does, from the calling user's own policies and permissions boundary,
+	// answering 403 AccessDenied otherwise (see authz.go). Off by default:
+	// every authenticated caller may then call every action.
+	EnforcePolicies bool
 }
 
 // maxBody bounds a request body (a policy document is at most 131072
@@ -83,6 +90,7 @@ type Server struct {
 	roots        map[string]rootKey // account id -> its root user's key
 	w            *world
 	keyDelay     time.Duration
+	enforce      bool
 }
 
 // rootKey is the access key pair of an account's root user fixture.
@@ -129,7 +137,7 @@ func New(opts Options) *Server {
 		opts.AccessKey, opts.SecretKey = newID("AKIA", 16), newSecret()
 	}
 	s := &Server{opts: opts, rootKey: opts.AccessKey, rootSecret: opts.SecretKey,
-		core: emulator.NewCore(), keyDelay: opts.KeyDelay,
+		core: emulator.NewCore(), keyDelay: opts.KeyDelay, enforce: opts.EnforcePolicies,
 		accountOrder: []string{opts.AccountID},
 		roots:        map[string]rootKey{opts.AccountID: {opts.AccessKey, opts.SecretKey}}}
 	s.ops = s.operations()
@@ -357,6 +365,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.w == nil { // the account's key was valid a moment ago; a Reset raced
 		s.mu.Unlock()
 		writeError(w, svc, reqID, errInvalidClientTokenID())
+		return
+	}
+	if aerr := c.authorizeLocked(); aerr != nil {
+		s.mu.Unlock()
+		writeError(w, svc, reqID, aerr)
 		return
 	}
 	res, aerr := op.fn(c)
