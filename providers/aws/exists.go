@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -156,7 +157,15 @@ func (p *provider) checkRoleARNs(ctx context.Context, role string, arns []string
 		}
 		ls = append(ls, &lookup{fields: []string{"role_arns"}, kind: "IAM role", name: arn, op: "GetRole",
 			run: func(ctx context.Context) error {
-				_, err := p.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: awsv2.String(name)})
+				out, err := p.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: awsv2.String(name)})
+				if err == nil && out.Role != nil {
+					// Issues ask for no longer a session than the role allows.
+					max := safeSessionDuration
+					if out.Role.MaxSessionDuration != nil {
+						max = time.Duration(*out.Role.MaxSessionDuration) * time.Second
+					}
+					p.rememberMaxSession(arn, max)
+				}
 				return err
 			}})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,12 @@ type provider struct {
 	// with (see callerAccount).
 	idMu sync.Mutex
 	id   callerIdentity
+
+	// maxSess caches roles' MaxSessionDuration (see session_duration.go);
+	// chained is set once STS said the credential is a role session,
+	// whose AssumeRole calls are limited to one hour (role chaining).
+	maxSess maxSessions
+	chained atomic.Bool
 }
 
 // callerIdentity is the account of one access key.

@@ -61,7 +61,14 @@ func TestTargetIsTheAccount(t *testing.T) {
 // again at every use, as it does for rotating role credentials.
 func processCreds(t *testing.T, path, ak, sk string) {
 	t.Helper()
-	b, err := json.Marshal(map[string]any{"Version": 1, "AccessKeyId": ak, "SecretAccessKey": sk, "Expiration": "2000-01-01T00:00:00Z"})
+	processSessionCreds(t, path, ak, sk, "")
+}
+
+// processSessionCreds is processCreds with a session token (STS
+// temporary credentials).
+func processSessionCreds(t *testing.T, path, ak, sk, token string) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"Version": 1, "AccessKeyId": ak, "SecretAccessKey": sk, "SessionToken": token, "Expiration": "2000-01-01T00:00:00Z"})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, b, 0o600))
 }
