@@ -17,11 +17,11 @@ const (
 	// request (IAM User Guide, "IAM and AWS STS quotas").
 	defaultManagedPerUser = 10
 	maxManagedPerUser     = 20
-	maxGroupsPerUser    = 10   // groups a user is in
-	maxInlineUserPolicy = 2048 // characters of a user's inline policies, whitespace excluded
-	maxSessionPolicy    = 2048 // characters of an AssumeRole session policy
-	maxSessionARNs      = 10   // session policy ARNs of AssumeRole
-	maxPathLen          = 512
+	maxGroupsPerUser      = 10   // groups a user is in
+	maxInlineUserPolicy   = 2048 // characters of a user's inline policies, whitespace excluded
+	maxSessionPolicy      = 2048 // characters of an AssumeRole session policy
+	maxSessionARNs        = 10   // session policy ARNs of AssumeRole
+	maxPathLen            = 512
 )
 
 var (
