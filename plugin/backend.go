@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/locksutil"
@@ -60,6 +61,9 @@ type Backend struct {
 	// inflight holds the WAL ids of creates running on this node, which
 	// the rollback must leave alone whatever their age.
 	inflight sync.Map
+
+	// mountIDCache holds the mount id once known ("" until then).
+	mountIDCache atomic.Value
 }
 
 // instance is an open provider with the config it was opened from.
@@ -91,6 +95,7 @@ func New(reg *providers.Registry) *Backend {
 			b.pathCredsList(),
 			b.pathCreds(),
 			b.pathSettings(),
+			b.pathAudit(),
 		),
 		Secrets:        []*framework.Secret{b.secretCredential()},
 		PeriodicFunc:   b.periodic,
@@ -106,6 +111,9 @@ func New(reg *providers.Registry) *Backend {
 func (b *Backend) invalidate(_ context.Context, key string) {
 	if name, ok := strings.CutPrefix(key, configPrefix); ok {
 		b.dropInstance(name)
+	}
+	if key == settingsKey {
+		b.mountIDCache.Store("")
 	}
 }
 

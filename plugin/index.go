@@ -36,6 +36,12 @@ type liveEntry struct {
 	TargetDescription string                `json:"target_description,omitempty"`
 	SelfExpiring      bool                  `json:"self_expiring,omitempty"`
 	Objects           []providers.ObjectRef `json:"objects,omitempty"`
+	// RevokeFailedAt is when a revoke of the lease last failed (Unix
+	// seconds; 0: never). Vault retries a failed revoke within minutes; an
+	// entry whose revoke failed long ago and was not retried belongs to a
+	// lease Vault gave up on (irrevocable, or revoked with -force).
+	RevokeFailedAt int64  `json:"revoke_failed_at,omitempty"`
+	RevokeError    string `json:"revoke_error,omitempty"`
 }
 
 func liveKey(instance, role, id string) string {
@@ -137,4 +143,44 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
+}
+
+// noteRevokeFailure records in a lease's index entry that its revoke failed.
+// It is bookkeeping for audit: a failure to record is logged, not returned.
+func (b *Backend) noteRevokeFailure(ctx context.Context, s logical.Storage, ld *leaseData, cause error) {
+	if ld.ID == "" {
+		return
+	}
+	var e liveEntry
+	key := liveKey(ld.Provider, ld.Role, ld.ID)
+	ok, err := getJSON(ctx, s, key, &e)
+	if err == nil && ok {
+		e.RevokeFailedAt = time.Now().Unix()
+		msg := cause.Error()
+		if len(msg) > 240 {
+			msg = msg[:240]
+		}
+		e.RevokeError = msg
+		err = putJSON(ctx, s, key, &e)
+	}
+	if err != nil {
+		b.Logger().Warn("recording a failed revoke in the index of live credentials failed", "provider", ld.Provider, "role", ld.Role, "error", err)
+	}
+}
+
+// allLive returns every live entry of an instance.
+func allLive(ctx context.Context, s logical.Storage, instance string) ([]*liveEntry, error) {
+	roles, err := liveRoles(ctx, s, instance)
+	if err != nil {
+		return nil, err
+	}
+	var out []*liveEntry
+	for _, r := range roles {
+		entries, err := liveOfRole(ctx, s, instance, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entries...)
+	}
+	return out, nil
 }

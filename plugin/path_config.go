@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/locksutil"
@@ -51,6 +52,14 @@ func (b *Backend) pathConfig() []*framework.Path {
 		Type:          framework.TypeString,
 		Description:   "Driver of the instance; defaults to the instance name. Cannot change after creation.",
 		AllowedValues: anySlice(b.registry.Names()),
+	}
+	fields["tidy_interval"] = &framework.FieldSchema{
+		Type:        framework.TypeDurationSecond,
+		Description: "Run tidy on this instance this often (0, the default: never), from Vault's periodic rollback call on the active node.",
+	}
+	fields["tidy_min_age"] = &framework.FieldSchema{
+		Type:        framework.TypeDurationSecond,
+		Description: "Periodic tidy removes only orphans older than this (default 1h).",
 	}
 	fields["force"] = &framework.FieldSchema{
 		Type:        framework.TypeBool,
@@ -157,9 +166,9 @@ func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d
 	if err != nil {
 		return respondErr(err)
 	}
-	raw := withoutPathKeys(req.Data, "provider", "driver", "force")
+	raw := withoutPathKeys(req.Data, append([]string{"provider", "driver", "force"}, pluginConfigFields...)...)
 	if unknown := unknownFields(raw, info.ConfigFields); len(unknown) > 0 {
-		return respondErr(badRequest(unknownFieldError(unknown, info.ConfigFields, "driver", "force").Error()))
+		return respondErr(badRequest(unknownFieldError(unknown, info.ConfigFields, append([]string{"driver", "force"}, pluginConfigFields...)...).Error()))
 	}
 	given, err := parseFields(info.ConfigFields, raw)
 	if err != nil {
@@ -188,6 +197,30 @@ func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d
 	}
 
 	cfg := &storedConfig{Driver: driverName, Values: encodeValues(merged)}
+	if existing != nil {
+		cfg.TidyInterval, cfg.TidyMinAge = existing.TidyInterval, existing.TidyMinAge
+	}
+	for _, field := range pluginConfigFields {
+		v, ok, err := d.GetOkErr(field)
+		if err != nil {
+			return respondErr(badRequest(fmt.Sprintf("%s: %v", field, err)))
+		}
+		if !ok {
+			continue
+		}
+		secs := int64(v.(int))
+		if secs < 0 {
+			return respondErr(badRequest(field + ": must not be negative"))
+		}
+		if field == "tidy_interval" {
+			cfg.TidyInterval = secs
+		} else {
+			cfg.TidyMinAge = &secs
+		}
+	}
+	if cfg.TidyInterval != 0 && cfg.TidyInterval < int64(minTidyInterval/time.Second) {
+		return respondErr(badRequest(fmt.Sprintf("tidy_interval: must be 0 (off) or at least %s", minTidyInterval)))
+	}
 	p, err := b.open(ctx, name, cfg)
 	if err != nil {
 		return respondConfigErr(err)
@@ -334,7 +367,7 @@ func (b *Backend) handleConfigRead(ctx context.Context, req *logical.Request, d 
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"driver": cfg.Driver}
+	out := map[string]any{"driver": cfg.Driver, "tidy_interval": cfg.TidyInterval, "tidy_min_age": int64(cfg.tidyMinAge() / time.Second)}
 	for _, f := range info.ConfigFields {
 		if f.Secret {
 			_, set := cfg.Values[f.Name]
@@ -389,6 +422,10 @@ func (b *Backend) handleConfigDelete(ctx context.Context, req *logical.Request, 
 	b.dropInstance(name)
 	return nil, nil
 }
+
+// pluginConfigFields are config/<provider> fields the plugin itself takes,
+// whatever the driver.
+var pluginConfigFields = []string{"tidy_interval", "tidy_min_age"}
 
 // decodeInto round-trips v through JSON into out (WAL and lease data
 // arrive as generic maps).

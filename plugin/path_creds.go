@@ -113,7 +113,12 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
+	mount, err := b.mountID(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
 	creq := &providers.CreateRequest{
+		Mark:           providers.Mark{Mount: mount, Instance: instName},
 		Instance:       instName,
 		Role:           roleName,
 		CredentialType: ctype.Name,

@@ -70,7 +70,7 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 	for k, v := range rr.Config {
 		stored[k] = v
 	}
-	cfg := &storedConfig{Driver: inst.cfg.Driver, Values: encodeValues(stored)}
+	cfg := &storedConfig{Driver: inst.cfg.Driver, Values: encodeValues(stored), TidyInterval: inst.cfg.TidyInterval, TidyMinAge: inst.cfg.TidyMinAge}
 
 	abort := func(cause error) (*logical.Response, error) {
 		if rr.Abort != nil {

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -46,7 +47,14 @@ active node itself are never rolled back, whatever the age.`
 type storedSettings struct {
 	// WALRollbackMinAge is in seconds (0: the default).
 	WALRollbackMinAge int64 `json:"wal_rollback_min_age,omitempty"`
+	// MountID identifies this mount in the marks put on cloud objects
+	// (see providers.Mark); generated on first need.
+	MountID string `json:"mount_id,omitempty"`
 }
+
+// mountIDRE is the form of a mount id: 8 characters of [a-z2-7], short
+// enough for every cloud's names.
+var mountIDRE = regexp.MustCompile(`^[a-z2-7]{8}$`)
 
 func (s *storedSettings) walRollbackMinAge() time.Duration {
 	if s == nil || s.WALRollbackMinAge == 0 {
@@ -76,6 +84,10 @@ func (b *Backend) pathSettings() []*framework.Path {
 				Description: "How old an unfinished create's WAL entry must be before the rollback manager undoes it (default 5m; 1s to 24h; below 90s see the help).",
 				Default:     int(defaultWALRollbackMinAge / time.Second),
 			},
+			"mount_id": {
+				Type:        framework.TypeString,
+				Description: "This mount's id in the marks put on cloud objects (8 characters of a-z and 2-7; generated on first use). Set it only to adopt the objects of a mount that no longer exists (see audit).",
+			},
 		},
 		Operations: map[logical.Operation]framework.OperationHandler{
 			logical.ReadOperation: &framework.PathOperation{
@@ -83,8 +95,9 @@ func (b *Backend) pathSettings() []*framework.Path {
 				Summary:  "Read the mount-wide settings.",
 			},
 			logical.UpdateOperation: &framework.PathOperation{
-				Callback: b.handleSettingsWrite,
-				Summary:  "Change the mount-wide settings (fields given are merged).",
+				Callback:                  b.handleSettingsWrite,
+				Summary:                   "Change the mount-wide settings (fields given are merged).",
+				ForwardPerformanceStandby: true,
 			},
 		},
 		HelpSynopsis:    settingsHelpSyn,
@@ -99,6 +112,7 @@ func (b *Backend) handleSettingsRead(ctx context.Context, req *logical.Request, 
 	}
 	return &logical.Response{Data: map[string]any{
 		"wal_rollback_min_age": int64(s.walRollbackMinAge() / time.Second),
+		"mount_id":             s.MountID,
 	}}, nil
 }
 
@@ -122,11 +136,47 @@ func (b *Backend) handleSettingsWrite(ctx context.Context, req *logical.Request,
 		}
 		s.WALRollbackMinAge = int64(age / time.Second)
 	}
+	if v, ok := d.GetOk("mount_id"); ok {
+		id := strings.TrimSpace(v.(string))
+		if !mountIDRE.MatchString(id) {
+			return respondErr(badRequest(fmt.Sprintf("mount_id: must be 8 characters of a-z and 2-7, got %q", id)))
+		}
+		if s.MountID != "" && id != s.MountID {
+			resp.AddWarning(fmt.Sprintf("mount_id changed from %s to %s: objects made under the old id are no longer this mount's in audit and tidy", s.MountID, id))
+		}
+		s.MountID = id
+	}
 	if err := putJSON(ctx, req.Storage, settingsKey, s); err != nil {
 		return nil, err
 	}
+	b.mountIDCache.Store("")
 	if len(resp.Warnings) == 0 {
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// mountID returns the mount's id, generating and storing it on first need.
+func (b *Backend) mountID(ctx context.Context, st logical.Storage) (string, error) {
+	if id, _ := b.mountIDCache.Load().(string); id != "" {
+		return id, nil
+	}
+	b.settingsMu.Lock()
+	defer b.settingsMu.Unlock()
+	s, err := loadSettings(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	if s.MountID == "" {
+		id, err := newID()
+		if err != nil {
+			return "", err
+		}
+		s.MountID = id[:8]
+		if err := putJSON(ctx, st, settingsKey, s); err != nil {
+			return "", fmt.Errorf("store the mount id: %w", err)
+		}
+	}
+	b.mountIDCache.Store(s.MountID)
+	return s.MountID, nil
 }

@@ -25,7 +25,7 @@ const rollbackConcurrency = 8
 // read at each run, creates still in flight on this node are never rolled
 // back, and entries are rolled back concurrently.
 func (b *Backend) periodic(ctx context.Context, req *logical.Request) error {
-	return b.rollbackWAL(ctx, req)
+	return errors.Join(b.rollbackWAL(ctx, req), b.periodicTidy(ctx, req.Storage))
 }
 
 // rollbackWAL rolls back every old enough WAL entry; a request carrying

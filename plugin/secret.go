@@ -169,10 +169,12 @@ func (b *Backend) secretRevoke(ctx context.Context, req *logical.Request, _ *fra
 		err = checkTarget(ctx, inst, ld.Provider, "credential", ld.target())
 	}
 	if err != nil {
+		b.noteRevokeFailure(ctx, req.Storage, ld, err)
 		return nil, err
 	}
 	rr, err := inst.provider.Revoke(ctx, &providers.RevokeRequest{CredentialType: ld.CredentialType, Internal: json.RawMessage(ld.Data)})
 	if err != nil {
+		b.noteRevokeFailure(ctx, req.Storage, ld, err)
 		if errors.Is(err, providers.ErrUnrecoverable) {
 			b.Logger().Error("revoke cannot succeed; the lease is marked irrevocable", "provider", ld.Provider, "role", ld.Role, "error", err)
 			// The sentinel itself, unwrapped: gRPC keeps only exact values.

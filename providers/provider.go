@@ -145,6 +145,9 @@ type CreateRequest struct {
 	// Intent is the Data of what Prepare returned (set by the plugin
 	// before Create; nil when Prepare returned no Intent).
 	Intent json.RawMessage
+	// Mark identifies the mount and instance; the driver puts it on every
+	// object it creates where the cloud allows (see Auditor).
+	Mark Mark
 }
 
 // Target identifies where a provider instance acts: an AWS account (and

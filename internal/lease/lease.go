@@ -8,7 +8,7 @@
 // expiry, past which a credential is dead whatever its lease says. Because
 // Vault ignores the TTL a backend returns on renew whenever the caller asks
 // for an increment, a hard expiry is always expressed as a MaxTTL counted
-// from the issue time (see reference/vault-internals.md §5).
+// from the issue time (see docs/reference/vault-internals.md §5).
 package lease
 
 import (

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
@@ -45,6 +46,8 @@ type Cloud struct {
 	// FailTarget makes Target fail with a cloud error (the cloud cannot
 	// be reached to say whose credential this is).
 	FailTarget bool
+
+	core *emulator.Core
 }
 
 // Object is one credential's principal in the cloud.
@@ -55,12 +58,39 @@ type Object struct {
 	Attachments []string
 	SecretKey   string
 	Expiry      time.Time
+	// Mark is the mark it was created with (a tag, in a real cloud).
+	Mark    providers.Mark
+	Created time.Time
+}
+
+// Delete removes an object behind the plugin's back.
+func (c *Cloud) Delete(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.objects[name]; !ok {
+		return fmt.Errorf("no object %q", name)
+	}
+	delete(c.objects, name)
+	return nil
+}
+
+// AddObject puts an object in the cloud behind the plugin's back (as an
+// operator or another mount would), with the given mark and age.
+func (c *Cloud) AddObject(name string, mark providers.Mark, created time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.objects[name] = &Object{Name: name, Instance: mark.Instance, Mark: mark, Created: created}
 }
 
 // NewCloud returns an empty cloud.
 func NewCloud() *Cloud {
-	return &Cloud{objects: map[string]*Object{}, calls: map[string]int{}}
+	return &Cloud{objects: map[string]*Object{}, calls: map[string]int{}, core: emulator.NewCore()}
 }
+
+// Core is the cloud's fault-injection core, shared with the emulators:
+// FailActions with a step's name ("create-principal", "attach-N",
+// "delete-principal") fails that step, as an emulator fails an action.
+func (c *Cloud) Core() *emulator.Core { return c.core }
 
 // Objects returns the sorted principal names that exist.
 func (c *Cloud) Objects() []string {
@@ -103,6 +133,11 @@ func (c *Cloud) count(op string) {
 
 func (c *Cloud) step(step, principal string) error {
 	c.count(step)
+	fault, done := c.core.Enter(step)
+	done()
+	if fault != emulator.None {
+		return fmt.Errorf("%w: %s", ErrInjected, fault)
+	}
 	if c.Hook != nil {
 		return c.Hook(step, principal)
 	}
@@ -204,8 +239,12 @@ func (p *provider) ValidateRole(_ context.Context, req providers.ValidateRoleReq
 	if err := p.d.cloud.step("validate", req.Role); err != nil {
 		return err
 	}
-	if req.CredentialType != "key" {
+	switch req.CredentialType {
+	case "token":
 		return nil
+	case "key":
+	default:
+		return unknownType(req.CredentialType)
 	}
 	if n := req.Values.Int("parts"); n < 1 || n > p.cfg.Int("max_parts") {
 		return providers.InvalidField("parts", "must be between 1 and %d, got %d", p.cfg.Int("max_parts"), n)
@@ -244,8 +283,12 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*pr
 	if req.Params.String("label") == "bad" {
 		return nil, providers.InvalidField("label", "must not be %q", "bad")
 	}
-	if req.CredentialType == "token" {
+	switch req.CredentialType {
+	case "token":
 		return nil, nil
+	case "key":
+	default:
+		return nil, unknownType(req.CredentialType)
 	}
 	name := fmt.Sprintf("%s-%s-%s", p.instance, req.Role, req.ID)
 	data, err := json.Marshal(intent{Principal: name})
@@ -258,6 +301,9 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*pr
 func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
 	c := p.d.cloud
 	c.count("create")
+	if req.CredentialType != "key" && req.CredentialType != "token" {
+		return nil, unknownType(req.CredentialType)
+	}
 	if req.CredentialType == "token" {
 		id := "tok-" + req.ID
 		exp := req.Now.Add(req.RoleValues.Duration("lifetime"))
@@ -276,7 +322,7 @@ func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*pro
 	if err := c.step("create-principal", name); err != nil {
 		return nil, &providers.CloudError{Op: "create-principal", Code: "InternalError", StatusCode: 500, Err: err}
 	}
-	obj := &Object{Name: name, Instance: p.instance, Role: req.Role, SecretKey: "secret-" + req.ID}
+	obj := &Object{Name: name, Instance: p.instance, Role: req.Role, SecretKey: "secret-" + req.ID, Mark: req.Mark, Created: time.Now()}
 	if lt := req.RoleValues.Duration("lifetime"); lt > 0 {
 		obj.Expiry = req.Now.Add(lt)
 	}
@@ -317,8 +363,8 @@ func (p *provider) Create(_ context.Context, req *providers.CreateRequest) (*pro
 
 func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*providers.RenewResponse, error) {
 	p.d.cloud.count("renew")
-	var in internal
-	if err := json.Unmarshal(req.Internal, &in); err != nil {
+	in, err := parseInternal(req.CredentialType, req.Internal)
+	if err != nil {
 		return nil, err
 	}
 	if o, ok := p.d.cloud.Object(in.Principal); ok {
@@ -329,9 +375,9 @@ func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*provi
 
 func (p *provider) Revoke(_ context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
 	p.d.cloud.count("revoke")
-	var in internal
-	if err := json.Unmarshal(req.Internal, &in); err != nil {
-		return nil, providers.ErrUnrecoverable
+	in, err := parseInternal(req.CredentialType, req.Internal)
+	if err != nil {
+		return nil, err
 	}
 	if req.CredentialType == "token" {
 		return &providers.RevokeResponse{Warnings: []string{"tokens cannot be revoked early; it expires by itself"}}, nil
@@ -342,13 +388,36 @@ func (p *provider) Revoke(_ context.Context, req *providers.RevokeRequest) (*pro
 	return &providers.RevokeResponse{}, nil
 }
 
+// parseInternal reads a lease's internal data; what cannot be read (or
+// names an unknown credential type) can never be revoked.
+func parseInternal(ctype string, raw json.RawMessage) (*internal, error) {
+	var in internal
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, fmt.Errorf("lease internal data: %v: %w", err, providers.ErrUnrecoverable)
+	}
+	switch {
+	case ctype == "key" && in.Principal == "":
+		return nil, fmt.Errorf("lease internal data names no principal: %w", providers.ErrUnrecoverable)
+	case ctype == "token" && in.Token == "":
+		return nil, fmt.Errorf("lease internal data names no token: %w", providers.ErrUnrecoverable)
+	case ctype != "key" && ctype != "token":
+		return nil, fmt.Errorf("unknown credential type %q: %w", ctype, providers.ErrUnrecoverable)
+	}
+	return &in, nil
+}
+
 func (p *provider) Rollback(_ context.Context, req *providers.RollbackRequest) error {
 	p.d.cloud.count("rollback")
 	var it intent
-	if err := json.Unmarshal(req.Intent, &it); err != nil {
-		return err
+	if err := json.Unmarshal(req.Intent, &it); err != nil || it.Principal == "" {
+		// Nothing can ever be found from it: drop the WAL entry.
+		return nil
 	}
 	return p.remove(it.Principal)
+}
+
+func unknownType(t string) error {
+	return providers.InvalidField("credential_type", "must be key or token, got %q", t)
 }
 
 // remove deletes a principal and its attachments; gone is success.
@@ -383,6 +452,34 @@ func (p *provider) RotateRoot(_ context.Context) (*providers.RotateRootResponse,
 }
 
 func (p *provider) Close() error { return nil }
+
+var _ providers.Auditor = (*provider)(nil)
+
+// Inventory implements providers.Auditor: the principals carrying mark.
+func (p *provider) Inventory(_ context.Context, mark providers.Mark) (*providers.Inventory, error) {
+	c := p.d.cloud
+	if err := c.step("list-principals", ""); err != nil {
+		return nil, &providers.CloudError{Op: "list-principals", Code: "InternalError", StatusCode: 500, Err: err}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	inv := &providers.Inventory{Kinds: []string{"principal"}, Calls: 1}
+	for _, o := range c.objects {
+		if o.Mark == mark {
+			inv.Objects = append(inv.Objects, providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "principal", Name: o.Name}, Created: o.Created})
+		}
+	}
+	sort.Slice(inv.Objects, func(i, j int) bool { return inv.Objects[i].Name < inv.Objects[j].Name })
+	return inv, nil
+}
+
+// Remove implements providers.Auditor.
+func (p *provider) Remove(_ context.Context, obj providers.CloudObject) error {
+	if obj.Kind != "principal" {
+		return fmt.Errorf("cannot remove a %s", obj.Kind)
+	}
+	return p.remove(obj.Name)
+}
 
 // SetExpiry changes an object's cloud-side expiry, as time passing would.
 func (c *Cloud) SetExpiry(name string, t time.Time) {

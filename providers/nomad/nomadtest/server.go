@@ -1,6 +1,6 @@
 // Package nomadtest is a wire-faithful emulator of Nomad's ACL HTTP API
 // (tokens, policies, roles, bootstrap), written from Nomad's documentation
-// and the notes in shared/reference/nomad-acl.md. It answers with Nomad's
+// and the notes in docs/reference/nomad-acl.md. It answers with Nomad's
 // status codes, text/plain error bodies, X-Nomad-* headers and JSON shapes,
 // so the real github.com/hashicorp/nomad/api client can drive it.
 //
