@@ -89,7 +89,7 @@ func TestValidateRoleAccessDeniedWarns(t *testing.T) {
 	logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 	p, err := New().Open(context.Background(), providers.OpenRequest{Instance: "aws", Logger: logger, Config: providers.Values{
 		"access_key": ak, "secret_key": sk, "iam_endpoint": hs.URL, "sts_endpoint": hs.URL,
-		"max_retries": 2, "retry_max_backoff": time.Second, "max_concurrent_iam_calls": 10,
+		"max_retries": 2, "retry_max_backoff": time.Second, "max_concurrent_iam_calls": 10, "max_managed_policies_per_user": 10,
 		"username_template": DefaultUsernameTemplate, "session_name_template": DefaultSessionNameTemplate,
 	}})
 	require.NoError(t, err)

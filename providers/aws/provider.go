@@ -177,28 +177,42 @@ func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*p
 }
 
 // Renew implements providers.Provider: an IAM user has no expiry; an STS
-// session's is recorded in the lease.
+// session's is recorded in the lease. Lease data that cannot be read, or
+// of an unknown credential type, can never be renewed: an error wrapping
+// providers.ErrUnrecoverable.
 func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*providers.RenewResponse, error) {
-	if req.CredentialType != CredentialAssumedRole {
+	switch req.CredentialType {
+	case CredentialIAMUser:
+		if _, err := readUserInternal(req.Internal); err != nil {
+			return nil, err
+		}
 		return &providers.RenewResponse{}, nil
+	case CredentialAssumedRole:
+		in, err := readSessionInternal(req.Internal)
+		if err != nil {
+			return nil, err
+		}
+		return &providers.RenewResponse{Expiry: time.Unix(in.Expiration, 0)}, nil
 	}
-	var in sessionInternal
-	if err := json.Unmarshal(req.Internal, &in); err != nil {
-		return nil, fmt.Errorf("assumed_role lease data: %w", err)
-	}
-	return &providers.RenewResponse{Expiry: time.Unix(in.Expiration, 0)}, nil
+	return nil, fmt.Errorf("a lease of unknown credential type %q cannot be renewed: %w", req.CredentialType, providers.ErrUnrecoverable)
 }
 
-// Revoke implements providers.Provider.
+// Revoke implements providers.Provider. Lease data that cannot be read, or
+// of an unknown credential type, is providers.ErrUnrecoverable: no retry
+// can tell what to delete.
 func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
 	switch req.CredentialType {
 	case CredentialAssumedRole:
+		if _, err := readSessionInternal(req.Internal); err != nil {
+			p.log.Error("assumed_role lease data cannot be read", "error", err)
+			return nil, providers.ErrUnrecoverable
+		}
 		return &providers.RevokeResponse{Warnings: []string{
 			"AWS STS credentials cannot be revoked before they expire; this lease is gone, the session keys stay valid until their expiration",
 		}}, nil
 	case CredentialIAMUser:
-		var in userInternal
-		if err := json.Unmarshal(req.Internal, &in); err != nil || in.UserName == "" {
+		in, err := readUserInternal(req.Internal)
+		if err != nil {
 			p.log.Error("iam_user lease data names no user; it cannot be revoked", "error", err)
 			return nil, providers.ErrUnrecoverable
 		}
@@ -212,13 +226,36 @@ func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*p
 }
 
 // Rollback implements providers.Provider: the intent names only the user,
-// so everything on it is listed and removed.
+// so everything on it is listed and removed. An intent that cannot be read
+// can never be acted on: it is logged and dropped (nil), as keeping it
+// would fail forever.
 func (p *provider) Rollback(ctx context.Context, req *providers.RollbackRequest) error {
 	var in userIntent
 	if err := json.Unmarshal(req.Intent, &in); err != nil || in.UserName == "" {
-		return fmt.Errorf("rollback intent names no IAM user: %v", err)
+		p.log.Error("an unfinished create's WAL intent names no IAM user; it is dropped, check the account for a user left behind by hand", "error", err)
+		return nil
 	}
 	return p.purgeUser(ctx, in.UserName)
+}
+
+// readUserInternal reads an iam_user lease's data; an error wraps
+// providers.ErrUnrecoverable.
+func readUserInternal(raw []byte) (userInternal, error) {
+	var in userInternal
+	if err := json.Unmarshal(raw, &in); err != nil || in.UserName == "" {
+		return in, fmt.Errorf("iam_user lease data names no user (%v): %w", err, providers.ErrUnrecoverable)
+	}
+	return in, nil
+}
+
+// readSessionInternal reads an assumed_role lease's data; an error wraps
+// providers.ErrUnrecoverable.
+func readSessionInternal(raw []byte) (sessionInternal, error) {
+	var in sessionInternal
+	if err := json.Unmarshal(raw, &in); err != nil || in.RoleARN == "" || in.Expiration == 0 {
+		return in, fmt.Errorf("assumed_role lease data has no role or expiration (%v): %w", err, providers.ErrUnrecoverable)
+	}
+	return in, nil
 }
 
 // Close implements providers.Provider. The SDK clients hold no resources
