@@ -19,8 +19,9 @@ help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the plugin and the cloud emulator into bin/.
+build: ## Build the plugin, the CI companion (cloudcreds) and the cloud emulator into bin/.
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$(PLUGIN) ./cmd/$(PLUGIN)
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/cloudcreds ./cmd/cloudcreds
 	$(GO) build -trimpath -o $(BIN)/cloud-emulator ./cmd/cloud-emulator
 
 .PHONY: vault
@@ -65,7 +66,7 @@ tidycheck: ## Fail if go.mod/go.sum are not tidy.
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the cached Vault build).
-	rm -f $(BIN)/$(PLUGIN) $(BIN)/cloud-emulator
+	rm -f $(BIN)/$(PLUGIN) $(BIN)/cloudcreds $(BIN)/cloud-emulator
 
 .PHONY: demo
 demo: build vault ## Start Vault + emulated clouds + plugin, tour issue/renew/revoke/revoke -prefix, stop everything.

@@ -49,6 +49,7 @@ func TestIssueCreatesTokenWithRoleFields(t *testing.T) {
 			require.Equal(t, resp.Data["name"], tok.Name)
 			require.True(t, strings.HasPrefix(tok.Name, "vault-"+role+"-token-ci-example.com-"), tok.Name)
 			require.True(t, resp.Secret.Renewable)
+			require.Equal(t, e.ts.URL, resp.Data["address"], "the credential says where it is valid")
 
 			self, _, err := e.client(secret).ACLTokens().Self(nil)
 			require.NoError(t, err)

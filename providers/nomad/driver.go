@@ -126,6 +126,7 @@ func (d *Driver) Info() providers.DriverInfo {
 				{Name: "policies", Type: providers.TypeStringList, Description: "Its ACL policies."},
 				{Name: "roles", Type: providers.TypeStringList, Description: "Its ACL roles."},
 				{Name: "expiration_time", Type: providers.TypeString, Description: "Nomad-side expiration (RFC 3339), if any."},
+				{Name: "address", Type: providers.TypeString, Description: "The Nomad HTTP API address the token is for (NOMAD_ADDR)."},
 			},
 		}},
 	}

@@ -108,6 +108,9 @@ func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*p
 		"global":      tok.Global,
 		"policies":    nonNil(tok.Policies),
 		"roles":       roleNames(tok.Roles),
+		// Where the token is valid, so a consumer can set NOMAD_ADDR
+		// (cmd/cloudcreds does). Not a secret.
+		"address": p.s.address,
 	}
 	resp := &providers.CreateResponse{Data: data, Internal: internalJSON, Renewable: true,
 		Objects: []providers.ObjectRef{{Kind: "token", Name: tok.Name, ID: tok.AccessorID}}}
