@@ -206,6 +206,7 @@ func (b *Backend) open(ctx context.Context, name string, cfg *storedConfig) (pro
 	if err != nil {
 		return nil, fmt.Errorf("stored config of %q: %w", name, err)
 	}
+	values = upgradeConfig(d, values)
 	return d.Open(ctx, providers.OpenRequest{
 		Instance: name,
 		Config:   values,
@@ -232,4 +233,11 @@ func (b *Backend) driverInfo(driver string) (providers.DriverInfo, error) {
 		return providers.DriverInfo{}, fmt.Errorf("driver %q is not in this plugin build", driver)
 	}
 	return d.Info(), nil
+}
+
+// mustDriver returns a registered driver; callers have checked it exists
+// (driverInfo), so a missing one is nil and upgrades do nothing.
+func (b *Backend) mustDriver(name string) providers.Driver {
+	d, _ := b.registry.Driver(name)
+	return d
 }

@@ -190,6 +190,9 @@ func (b *Backend) handleConfigWrite(ctx context.Context, req *logical.Request, d
 	for k, v := range given {
 		merged[k] = v
 	}
+	// Stored in the driver's current form (e.g. a template in a former
+	// syntax, stored by an older version or written again, is converted).
+	merged = upgradeConfig(b.mustDriver(driverName), merged)
 	for _, f := range info.ConfigFields {
 		if f.Required && !merged.Has(f.Name) {
 			return respondErr(providers.InvalidField(f.Name, "is required"))
@@ -367,6 +370,7 @@ func (b *Backend) handleConfigRead(ctx context.Context, req *logical.Request, d 
 	if err != nil {
 		return nil, err
 	}
+	values = upgradeConfig(b.mustDriver(cfg.Driver), values)
 	out := map[string]any{"driver": cfg.Driver, "tidy_interval": cfg.TidyInterval, "tidy_min_age": int64(cfg.tidyMinAge() / time.Second)}
 	for _, f := range info.ConfigFields {
 		if f.Secret {

@@ -103,6 +103,7 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
+	roleValues = upgradeRole(b.mustDriver(inst.cfg.Driver), ctype.Name, roleValues)
 
 	limits := b.limits(role.TTL, role.MaxTTL)
 	grant, err := lease.Issue(time.Duration(d.Get("ttl").(int))*time.Second, limits)

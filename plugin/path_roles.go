@@ -145,6 +145,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 		if err != nil {
 			return nil, err
 		}
+
 		for k, v := range prev {
 			merged[k] = v
 		}
@@ -152,6 +153,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 	for k, v := range given {
 		merged[k] = v
 	}
+	merged = upgradeRole(b.mustDriver(inst.cfg.Driver), ctype.Name, merged)
 	for _, f := range ctype.RoleFields {
 		if f.Required && !merged.Has(f.Name) {
 			return respondErr(providers.InvalidField(f.Name, "is required for credential_type %s", ctype.Name))
@@ -202,6 +204,7 @@ func (b *Backend) handleRoleRead(ctx context.Context, req *logical.Request, d *f
 				if values, err = decodeValues(ctype.RoleFields, role.Values); err != nil {
 					return nil, err
 				}
+				values = upgradeRole(b.mustDriver(cfg.Driver), ctype.Name, values)
 			}
 		}
 	}

@@ -61,6 +61,7 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 	if err != nil {
 		return nil, err
 	}
+	values = upgradeConfig(b.mustDriver(inst.cfg.Driver), values)
 	stored := providers.Values{}
 	for _, f := range info.ConfigFields {
 		if _, set := inst.cfg.Values[f.Name]; set {

@@ -179,3 +179,16 @@ func (v Values) Has(name string) bool {
 	_, ok := v[name]
 	return ok
 }
+
+// Upgrader is implemented by a Driver whose stored config or role values
+// can be in a form an older version wrote (e.g. a name template in a former
+// syntax). The plugin upgrades values when it reads them, so config and role
+// reads show, and writes store, the current form.
+type Upgrader interface {
+	// UpgradeConfig returns config values in the current form; values
+	// already current are returned unchanged. It must not fail on a value
+	// it cannot convert: it leaves it for Open to refuse.
+	UpgradeConfig(v Values) Values
+	// UpgradeRole does the same for the role values of a credential type.
+	UpgradeRole(credentialType string, v Values) Values
+}
