@@ -40,6 +40,10 @@ test-unit: ## Unit, driver and emulator tests (no Vault server), with -race.
 test-e2e: vault ## End-to-end tests against the real Vault server only.
 	E2E_REQUIRED=1 $(GO) test $(GOFLAGS_TEST) -timeout 40m ./e2e/...
 
+.PHONY: testacc
+testacc: ## Acceptance tests: the conformance suite against real clouds (VAULT_ACC=1 plus each cloud's variables, see README); skips a cloud without them.
+	VAULT_ACC=1 $(GO) test -count=1 -v -timeout 30m -run 'TestAcceptance$$' ./providers/...
+
 .PHONY: cover
 cover: ## Coverage of internal/lease and plugin.
 	$(GO) test -cover ./internal/lease/ ./plugin/
