@@ -83,7 +83,9 @@ func (p *provider) Inventory(ctx context.Context, mark providers.Mark) (*provide
 	if denied {
 		p.log.Warn("the plugin's credential may not call iam:GetAccountAuthorizationDetails; listing every IAM user and its tags instead (one iam:ListUserTags call per user of the account: grant iam:GetAccountAuthorizationDetails, see docs/providers/aws.md)")
 		inv.Objects, found = nil, map[string]providers.Mark{}
-		err = p.listByUserTags(ctx, counted, add)
+		if err = p.listByUserTags(ctx, counted, add); err != nil {
+			err = fmt.Errorf("iam:GetAccountAuthorizationDetails is denied to the plugin's credential (grant it: see docs/providers/aws.md), and listing the users one by one failed: %w", err)
+		}
 	}
 	inv.Calls = int(calls.Load())
 	if err != nil {
