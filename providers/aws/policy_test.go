@@ -111,9 +111,10 @@ func (e *env) addExtras(name string, optional bool) {
 // The minimal IAM policy published in docs/providers/aws.md is enough for
 // every feature, checked at an emulator that denies every action the
 // plugin's user is not allowed, with IAM's AccessDenied: role writes with
-// their existence checks, iam_user issue, revoke, rollback and
-// DeleteConflict recovery, assumed_role issue (GetRole for the role's
-// MaxSessionDuration) and rotate-root. Without the optional statement,
+// their existence checks, iam_user issue (tags on create need
+// iam:TagUser), revoke, rollback and DeleteConflict recovery, audit and
+// tidy, assumed_role issue (GetRole for the role's MaxSessionDuration)
+// and rotate-root. Without the optional statement,
 // revoke and rollback skip the kinds the plugin never makes and still
 // delete the user; a user that really has one of them fails to revoke
 // with an error naming it, until it is removed.
@@ -163,6 +164,15 @@ func TestMinimalIAMPolicy(t *testing.T) {
 			require.Zero(t, e.WALCount())
 			require.Empty(t, e.vaultUsers())
 
+			// Audit and tidy: an orphan with this mount's mark, and
+			// everything on it, is removed.
+			e.markedUser("vault-orphan", "/", mark(e.mountID(), "aws"))
+			e.addExtras("vault-orphan", optional)
+			done := e.OK(logical.UpdateOperation, "tidy/aws", map[string]any{"dry_run": false, "min_age": 0})
+			require.Equal(t, []string{"vault-orphan"}, names(t, done.Data, "removed"))
+			require.Empty(t, done.Data["failed"])
+			require.Empty(t, e.vaultUsers())
+
 			// assumed_role with the mount's default TTL and a default role.
 			sess := e.issue("a", nil)
 			require.InDelta(t, float64(time.Hour), float64(sess.Secret.TTL), float64(2*time.Second))
@@ -195,6 +205,38 @@ func TestMinimalIAMPolicy(t *testing.T) {
 			_, err = e.Revoke(lease.Secret)
 			require.NoError(t, err)
 			require.Empty(t, e.vaultUsers())
+		})
+	}
+}
+
+// Without iam:TagUser, CreateUser with tags (every issue: the mark is a
+// tag) is denied as IAM denies it, and nothing is left behind; without
+// iam:GetAccountAuthorizationDetails, audit fails naming it (the minimal
+// policy grants no iam:ListUsers for the one-by-one fallback).
+func TestMinimalIAMPolicyNeeds(t *testing.T) {
+	for _, c := range []struct {
+		name, drop, sid string
+		path            string
+		want            []string
+	}{
+		{"iam:TagUser", `"iam:TagUser",`, "", "creds/aws/u", []string{"CreateUser: AccessDenied", "iam:TagUser"}},
+		{"iam:GetAccountAuthorizationDetails", "", "AuditInventory", "audit/aws", []string{"iam:GetAccountAuthorizationDetails is denied", "ListUsers: AccessDenied"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var drop []string
+			if c.sid != "" {
+				drop = append(drop, c.sid)
+			}
+			policy := docPolicy(t, "123456789012", drop...)
+			if c.drop != "" {
+				require.Contains(t, policy, c.drop)
+				policy = strings.Replace(policy, c.drop, "", 1)
+			}
+			e := newPolicyEnv(t, policy)
+			e.OK(logical.UpdateOperation, "roles/aws/u", map[string]any{"policy_document": allowS3})
+			e.Coded(502, logical.ReadOperation, c.path, nil, c.want...)
+			require.Empty(t, e.vaultUsers())
+			require.Zero(t, e.WALCount())
 		})
 	}
 }

@@ -18,7 +18,8 @@ import (
 
 // provider is one configured AWS instance. Its clients are safe for
 // concurrent use; its only other mutable state is the cached account of
-// its credential.
+// its credential, the roles' session limits and the users the last audit
+// listed.
 type provider struct {
 	instance string
 	s        *settings
@@ -40,6 +41,10 @@ type provider struct {
 	// whose AssumeRole calls are limited to one hour (role chaining).
 	maxSess maxSessions
 	chained atomic.Bool
+
+	// audited remembers which users the last Inventory listed, with
+	// their mark, for Remove (see audit.go).
+	audited auditedUsers
 }
 
 // callerIdentity is the account of one access key.

@@ -31,11 +31,14 @@ var (
 
 const tagCharsText = "letters, digits, white space and _.:/=+-@"
 
-// checkTags checks an iam_user role's tags against IAM's rules; errors are
-// a *providers.FieldError on iam_tags naming the tag and the rule.
+// checkTags checks an iam_user role's tags against IAM's rules and the
+// plugin's mark (see mark.go), which takes two of a user's 50 tags and
+// their keys; errors are a *providers.FieldError on iam_tags naming the
+// tag and the rule.
 func checkTags(tags map[string]string) error {
-	if len(tags) > maxUserTags {
-		return providers.InvalidField("iam_tags", "an IAM user has at most %d tags, got %d", maxUserTags, len(tags))
+	if len(tags) > maxRoleTags {
+		return providers.InvalidField("iam_tags", "an IAM user has at most %d tags and the plugin adds %d of its own (%s, %s), so a role has at most %d, got %d",
+			maxUserTags, markTagCount, MarkMountTag, MarkInstanceTag, maxRoleTags, len(tags))
 	}
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
@@ -52,6 +55,8 @@ func checkTags(tags map[string]string) error {
 			return providers.InvalidField("iam_tags", "tag key %q has characters IAM tag keys may not contain (allowed: %s)", k, tagCharsText)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			return providers.InvalidField("iam_tags", "tag key %q: the aws: prefix is reserved for AWS", k)
+		case isMarkKey(k):
+			return providers.InvalidField("iam_tags", "tag key %q is the plugin's own: it marks the users this mount made (%s, %s)", k, MarkMountTag, MarkInstanceTag)
 		}
 		if other, dup := seen[strings.ToLower(k)]; dup {
 			return providers.InvalidField("iam_tags", "tag keys %q and %q differ only in case; IAM user tag keys are not case sensitive", other, k)

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/stretchr/testify/require"
 
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
 )
 
@@ -94,23 +95,26 @@ func TestBadConfig(t *testing.T) {
 
 // IAM's tag rules are checked at role write (a 400 naming iam_tags, no AWS
 // call), not found at issue as a 502 from CreateUser; tags IAM accepts
-// (unicode letters, spaces, 50 tags, 128/256 characters) are accepted and
-// issue.
+// (unicode letters, spaces, 48 tags, 128/256 characters) are accepted and
+// issue. The plugin's mark takes 2 of IAM's 50 tags and its keys.
 func TestRoleWriteChecksTags(t *testing.T) {
 	e := newEnv(t, awstest.Options{}, nil)
-	fifty, fiftyOne := map[string]any{}, map[string]any{}
-	for i := range 51 {
-		if i < 50 {
-			fifty[fmt.Sprint("k", i)] = "v"
+	// IAM allows 50 tags on a user; the plugin's mark takes 2.
+	fortyEight, fortyNine := map[string]any{}, map[string]any{}
+	for i := range 49 {
+		if i < 48 {
+			fortyEight[fmt.Sprint("k", i)] = "v"
 		}
-		fiftyOne[fmt.Sprint("k", i)] = "v"
+		fortyNine[fmt.Sprint("k", i)] = "v"
 	}
 	bad := []struct {
 		name string
 		tags map[string]any
 		want string
 	}{
-		{"51 tags", fiftyOne, "at most 50 tags, got 51"},
+		{"49 tags", fortyNine, "an IAM user has at most 50 tags and the plugin adds 2 of its own (vault-multicloud:mount, vault-multicloud:instance), so a role has at most 48, got 49"},
+		{"the mark's mount key", map[string]any{aws.MarkMountTag: "x"}, `tag key "vault-multicloud:mount" is the plugin's own`},
+		{"the mark's instance key in another case", map[string]any{"Vault-Multicloud:Instance": "x"}, `tag key "Vault-Multicloud:Instance" is the plugin's own`},
 		{"key too long", map[string]any{strings.Repeat("k", 129): "v"}, "IAM tag keys have 1 to 128"},
 		{"key charset", map[string]any{"team#1": "v"}, `tag key "team#1" has characters IAM tag keys may not contain`},
 		{"key with a comma", map[string]any{"a,b": "v"}, "may not contain"},
@@ -132,14 +136,14 @@ func TestRoleWriteChecksTags(t *testing.T) {
 	e.requireNoRole("tags")
 
 	for _, good := range []map[string]any{
-		fifty,
+		fortyEight,
 		{"Équipe": "données", "cost center": "12 34", "a_b.c:d/e=f+g-h@i": "", strings.Repeat("k", 128): strings.Repeat("v", 256)},
 	} {
 		e.OK(logical.UpdateOperation, "roles/aws/tags", map[string]any{"policy_document": allowS3, "iam_tags": good})
 		resp := e.issue("tags", nil)
 		u, ok := e.ts.User(resp.Data["user_name"].(string))
 		require.True(t, ok)
-		require.Len(t, u.Tags, len(good))
+		require.Len(t, u.Tags, len(good)+2, "the role's tags and the mark")
 		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 	}

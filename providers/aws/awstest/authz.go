@@ -65,6 +65,8 @@ var authzOps = map[string]resourceKind{
 	"CreateRole": resRole, "GetRole": resRole, "DeleteRole": resRole,
 	"CreateVirtualMFADevice": resMFA, "DeleteVirtualMFADevice": resMFA,
 	"AssumeRole": resRoleARN,
+	// No resource type: the action reads the whole account.
+	"GetAccountAuthorizationDetails": resAccount,
 }
 
 // tagOnCreate is the tagging action a create with Tags also needs.
@@ -80,6 +82,7 @@ const (
 	resRole
 	resMFA
 	resRoleARN
+	resAccount
 )
 
 // SetEnforcePolicies turns the emulation of IAM authorization on or off
@@ -197,6 +200,8 @@ func (c *call) resourceARN() string {
 		return arn("mfa", c.param("Path"), c.param("VirtualMFADeviceName"))
 	case resRoleARN:
 		return c.param("RoleArn")
+	case resAccount:
+		return "*"
 	}
 	return "*"
 }

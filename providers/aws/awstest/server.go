@@ -10,7 +10,11 @@
 // credential scope must still name the service of the action ("iam" or
 // "sts"), as AWS requires.
 //
-// Like IAM, GetUserPolicy and GetRole return policy documents URL-encoded.
+// Like IAM, GetUserPolicy, GetRole and GetAccountAuthorizationDetails
+// return policy documents URL-encoded. GetAccountAuthorizationDetails
+// lists users with their tags (which ListUsers leaves out), so a whole
+// account's tagged users are read in pages of up to 1000 (see
+// iam_authdetails.go).
 //
 // A Server holds one account (Options.AccountID) and any number more
 // (AddAccount), all at the same URL as at AWS: the signing key decides
@@ -440,6 +444,7 @@ func (s *Server) operations() map[string]operation {
 		"DeleteServiceSpecificCredential": opDeleteServiceSpecificCredential,
 		"ListServiceSpecificCredentials":  opListServiceSpecificCredentials,
 		"CreateRole":                      opCreateRole, "GetRole": opGetRole, "DeleteRole": opDeleteRole,
+		"GetAccountAuthorizationDetails": opGetAccountAuthorizationDetails,
 	}
 	sts := map[string]func(c *call) (any, *apiError){
 		"GetCallerIdentity": opGetCallerIdentity, "AssumeRole": opAssumeRole,
