@@ -99,6 +99,7 @@ func New(reg *providers.Registry) *Backend {
 		),
 		Secrets:        []*framework.Secret{b.secretCredential()},
 		PeriodicFunc:   b.periodic,
+		InitializeFunc: b.initialize,
 		Invalidate:     b.invalidate,
 		Clean:          b.clean,
 		RunningVersion: version.Version,
@@ -240,4 +241,14 @@ func (b *Backend) driverInfo(driver string) (providers.DriverInfo, error) {
 func (b *Backend) mustDriver(name string) providers.Driver {
 	d, _ := b.registry.Driver(name)
 	return d
+}
+
+// initialize runs when Vault initializes the mount (on the active node, or
+// a local mount of a performance secondary): it makes sure the mount has
+// its id, so settings shows it before the first credential is issued.
+func (b *Backend) initialize(ctx context.Context, req *logical.InitializationRequest) error {
+	if _, err := b.mountID(ctx, req.Storage); err != nil {
+		b.Logger().Warn("could not store the mount id; it is made at the first issue", "error", err)
+	}
+	return nil
 }

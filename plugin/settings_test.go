@@ -115,3 +115,13 @@ func TestRollbackSkipsCreatesInFlight(t *testing.T) {
 	require.Equal(t, 0, e.WALCount())
 	require.Len(t, e.cloud.Objects(), 1)
 }
+
+// TestMountIDFromTheStart: the mount id exists as soon as the mount is
+// initialized, before any credential, and survives a restart unchanged.
+func TestMountIDFromTheStart(t *testing.T) {
+	e := newEnv(t)
+	id := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	require.Regexp(t, `^[a-z2-7]{8}$`, id)
+	e.restart()
+	require.Equal(t, id, e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"])
+}

@@ -81,6 +81,8 @@ func (b *Backend) Restart(reg *providers.Registry) {
 		Logger:      hclog.NewNullLogger(),
 	})
 	require.NoError(b.T, err)
+	// As Vault does once the mount is set up on the active node.
+	require.NoError(b.T, lb.Initialize(context.Background(), &logical.InitializationRequest{Storage: b.Storage}))
 	b.T.Cleanup(func() { lb.Cleanup(context.Background()) })
 	b.B = lb
 }
