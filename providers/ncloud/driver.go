@@ -141,7 +141,7 @@ func (d *Driver) Info() providers.DriverInfo {
 				Description: "A sub account per lease (API access only) with the role's policies and one access key; revoke deletes both.",
 				RoleFields: []providers.Field{
 					{Name: fieldPolicies, Type: providers.TypeStringList, Required: true, Description: "Policies (names or policy ids) attached to each sub account."},
-					{Name: fieldLoginTemplate, Type: providers.TypeString, Default: defaultLoginTemplate, Description: "Template of the sub account loginId in Vault's template language: fields .RoleName .DisplayName .Instance .ID .UnixTime, functions truncate, lowercase, replace, printf... It must contain {{ .ID }} and render 3-60 letters, digits and . @ - _, starting with a letter, for any role and display name (checked when written). Old templates with .Role are converted."},
+					{Name: fieldLoginTemplate, Type: providers.TypeString, Default: defaultLoginTemplate, Description: "Template of the sub account loginId, after the mount's mark prefix mc.<mount_id>. (12 characters), in Vault's template language: fields .RoleName .DisplayName .Instance .ID .UnixTime, functions truncate, lowercase, replace, printf... It must contain {{ .ID }} and render 3-48 letters, digits and . @ - _, starting with a letter, for any role and display name (checked when written). Old templates with .Role are converted."},
 				},
 				ResponseFields: []providers.Field{
 					{Name: "access_key", Type: providers.TypeString, Description: "The sub account's access key."},

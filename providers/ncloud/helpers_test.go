@@ -55,6 +55,13 @@ func (e *env) configure(extra map[string]any) {
 // an Ncloud client (not the driver) would, and returns the status and body.
 func signed(t testing.TB, ts *ncloudtest.TestServer, ak, sk, method, path string, body any) (int, []byte) {
 	t.Helper()
+	return signedAt(t, ts, ak, sk, method, path, body, time.Now())
+}
+
+// signedAt is signed with the request stamped at `at` (for an emulator on
+// a shifted clock).
+func signedAt(t testing.TB, ts *ncloudtest.TestServer, ak, sk, method, path string, body any, at time.Time) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		buf, err := json.Marshal(body)
@@ -63,7 +70,7 @@ func signed(t testing.TB, ts *ncloudtest.TestServer, ak, sk, method, path string
 	}
 	req, err := http.NewRequest(method, ts.URL+path, rd)
 	require.NoError(t, err)
-	stamp := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	stamp := strconv.FormatInt(at.UnixMilli(), 10)
 	sig, err := ncphmac.NewSigner(sk, crypto.SHA256).Sign(method, req.URL.RequestURI(), ak, stamp)
 	require.NoError(t, err)
 	req.Header.Set("x-ncp-apigw-timestamp", stamp)
@@ -89,3 +96,11 @@ func (e *env) rootDo(method, path string, body any) (int, []byte) {
 
 func (e *env) rootKey() string    { ak, _ := e.ts.RootCredentials(); return ak }
 func (e *env) rootSecret() string { _, sk := e.ts.RootCredentials(); return sk }
+
+// mountID is the mount's id (settings mount_id), which marks its objects.
+func (e *env) mountID() string {
+	e.T.Helper()
+	id := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	require.Regexp(e.T, `^[a-z2-7]{8}$`, id, "the mount id exists once a credential was issued")
+	return id
+}

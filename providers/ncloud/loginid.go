@@ -22,16 +22,23 @@ const (
 	loginIDExtra = ".@-_"
 )
 
-// defaultLoginTemplate names a sub account vault-<role>-<id>: 6 + 40 + 1
-// + 13 characters at most.
-const defaultLoginTemplate = "vault-{{ .RoleName | truncate 40 }}-{{ .ID }}"
+// maxTemplateLoginID is what a login_id_template may render: the loginId
+// less the mark prefix the driver puts in front (mark.go).
+const maxTemplateLoginID = maxLoginID - markPrefixLen
 
-// loginIDRules are Ncloud's loginId rules as name-template rules.
+// defaultLoginTemplate names a sub account vault-<role>-<id>: 6 + 28 + 1
+// + 13 = 48 characters at most, behind the 12 of the mark prefix.
+const defaultLoginTemplate = "vault-{{ .RoleName | truncate 28 }}-{{ .ID }}"
+
+// loginIDRules are Ncloud's loginId rules as name-template rules, for the
+// part of the loginId after the mark prefix. The template's output must
+// start with a letter too: a create without a mark (outside the plugin)
+// has no prefix.
 var loginIDRules = naming.Rules{
 	Field:       fieldLoginTemplate,
-	What:        "sub account loginId",
+	What:        "templated loginId part",
 	MinLen:      minLoginID,
-	MaxLen:      maxLoginID,
+	MaxLen:      maxTemplateLoginID,
 	Allowed:     isLoginIDChar,
 	AllowedText: "letters, digits and . @ - _",
 	Check: func(name string) error {
@@ -97,7 +104,8 @@ var legacyField = regexp.MustCompile(`\.Role\b`)
 // characters. The conversion renames .Role to .RoleName, starts the
 // template with "v" unless it starts with a letter, and, for a template of
 // text and plain fields only, caps each of .RoleName, .DisplayName and
-// .Instance with truncate so that every name fits in 60 characters. It
+// .Instance with truncate so that every name fits in the 48 characters
+// left after the mark prefix. It
 // reports false when src does not parse as a Go template.
 func convertLegacyTemplate(src string) (string, bool) {
 	tree, err := template.New("login").Parse(src)
@@ -131,8 +139,8 @@ func convertLegacyTemplate(src string) (string, bool) {
 			simple = false
 		}
 	}
-	if simple && variable > 0 && maxLoginID-fixed >= variable {
-		budget := (maxLoginID - fixed) / variable
+	if simple && variable > 0 && maxTemplateLoginID-fixed >= variable {
+		budget := (maxTemplateLoginID - fixed) / variable
 		b.WriteString(prefix)
 		for _, n := range nodes {
 			switch n := n.(type) {

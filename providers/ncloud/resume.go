@@ -41,9 +41,10 @@ func pause(ctx context.Context, i int, last error) error {
 	return nil
 }
 
-// ensureSubAccount creates the sub account of loginID, or finds the one
-// an earlier attempt made, and returns its id.
-func (p *provider) ensureSubAccount(ctx context.Context, loginID, name string) (string, error) {
+// ensureSubAccount creates the sub account of loginID (with its display
+// name and memo), or finds the one an earlier attempt made, and returns
+// its id.
+func (p *provider) ensureSubAccount(ctx context.Context, loginID, name, memo string) (string, error) {
 	var last error
 	unknown := false // an earlier attempt may have created it
 	for i := 0; i < p.attempts(); i++ {
@@ -63,7 +64,7 @@ func (p *provider) ensureSubAccount(ctx context.Context, loginID, name string) (
 				return id, nil
 			}
 		}
-		id, err := p.createSubAccount(ctx, loginID, name)
+		id, err := p.createSubAccount(ctx, loginID, name, memo)
 		switch {
 		case err == nil:
 			return id, nil

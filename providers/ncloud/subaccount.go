@@ -61,16 +61,22 @@ func (p *provider) resolvePolicies(ctx context.Context, names []string) ([]strin
 	return ids, nil
 }
 
-// prepareSubAccount decides the loginId from the role's template.
+// prepareSubAccount decides the loginId: the mark prefix of the request's
+// mount (mark.go), then the role's template.
 func (p *provider) prepareSubAccount(req *providers.CreateRequest) (*providers.Intent, error) {
+	prefix, err := markPrefixFor(req.Mark)
+	if err != nil {
+		return nil, fmt.Errorf("sub_account create: %w", err)
+	}
 	t, err := p.templates.get(req.RoleValues.String(fieldLoginTemplate))
 	if err != nil {
 		return nil, err
 	}
-	id, err := t.Render(naming.Data{RoleName: req.Role, DisplayName: req.DisplayName, Instance: req.Instance, ID: req.ID, UnixTime: req.Now.Unix()})
+	name, err := t.Render(naming.Data{RoleName: req.Role, DisplayName: req.DisplayName, Instance: req.Instance, ID: req.ID, UnixTime: req.Now.Unix()})
 	if err != nil {
 		return nil, err
 	}
+	id := prefix + name
 	data, err := json.Marshal(subIntent{LoginID: id})
 	if err != nil {
 		return nil, err
@@ -92,7 +98,7 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 	if err != nil {
 		return nil, err
 	}
-	subID, err := p.ensureSubAccount(ctx, intent.LoginID, "vault-"+req.ID)
+	subID, err := p.ensureSubAccount(ctx, intent.LoginID, "vault-"+req.ID, memoOf(req.Mark, req.ID, req.Role))
 	if err != nil {
 		return nil, err
 	}

@@ -24,11 +24,13 @@ const (
 )
 
 type subAccountJSON struct {
-	SubAccountID string       `json:"subAccountId"`
-	NRN          string       `json:"nrn"`
-	LoginID      string       `json:"loginId"`
-	Name         string       `json:"name"`
-	Policies     []policyJSON `json:"policies"` // getSubAccount only
+	SubAccountID    string       `json:"subAccountId"`
+	NRN             string       `json:"nrn"`
+	LoginID         string       `json:"loginId"`
+	Name            string       `json:"name"`
+	CreatedDateTime string       `json:"createdDateTime"`
+	Memo            string       `json:"memo"`     // getSubAccount only
+	Policies        []policyJSON `json:"policies"` // getSubAccount only
 }
 
 type policyJSON struct {
@@ -60,17 +62,22 @@ type pageJSON struct {
 const maxPoliciesPerCall = 10
 
 // createSubAccount sends one create of an API-only sub account (no
-// console; a generated password that is discarded) and returns its id.
-// It is sent once: ensureSubAccount decides about another attempt.
-func (p *provider) createSubAccount(ctx context.Context, loginID, name string) (string, error) {
+// console; a generated password that is discarded) with its memo (the
+// mark, mark.go; none when empty) and returns its id. It is sent once:
+// ensureSubAccount decides about another attempt.
+func (p *provider) createSubAccount(ctx context.Context, loginID, name, memo string) (string, error) {
 	var out subAccountJSON
-	err := p.sub.do(ctx, call{op: "CreateSubAccount", method: http.MethodPost, path: v2SubAccounts, out: &out, body: map[string]any{
+	body := map[string]any{
 		"loginId":                    loginID,
 		"name":                       name,
 		"passwordGenerationRequired": true,
 		"apiGatewayAccessible":       true,
 		"consoleAccessible":          false,
-	}})
+	}
+	if memo != "" {
+		body["memo"] = memo
+	}
+	err := p.sub.do(ctx, call{op: "CreateSubAccount", method: http.MethodPost, path: v2SubAccounts, out: &out, body: body})
 	if err != nil {
 		return "", err
 	}

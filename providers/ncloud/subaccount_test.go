@@ -38,7 +38,8 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	ak, sk := resp.Data["access_key"].(string), resp.Data["secret_key"].(string)
 	login := resp.Data["login_id"].(string)
 	require.NotEmpty(t, sk)
-	require.True(t, strings.HasPrefix(login, "vault-dev-"), login)
+	mount := e.mountID()
+	require.Regexp(t, `^mc\.`+mount+`\.vault-dev-[a-z2-7]{13}$`, login, "the mount's mark, then the template")
 
 	sa, ok := e.ts.SubAccount(login)
 	require.True(t, ok)
@@ -185,11 +186,11 @@ func TestSubAccountRoleValidation(t *testing.T) {
 	e.configure(nil)
 	id, ok := e.ts.PolicyID("NCP_VPC_MANAGER")
 	require.True(t, ok)
-	e.subRole(map[string]any{"policies": []string{id}, "login_id_template": "x{{ .DisplayName | truncate 20 }}_{{ .RoleName | truncate 20 }}.{{ .ID }}"})
+	e.subRole(map[string]any{"policies": []string{id}, "login_id_template": "x{{ .DisplayName | truncate 16 }}_{{ .RoleName | truncate 16 }}.{{ .ID }}"})
 	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	sa, ok := e.ts.SubAccount(resp.Data["login_id"].(string))
 	require.True(t, ok)
-	require.True(t, strings.HasPrefix(sa.LoginID, "xtoken-ci_dev."), sa.LoginID)
+	require.True(t, strings.HasPrefix(sa.LoginID, "mc."+e.mountID()+".xtoken-ci_dev."), sa.LoginID)
 	require.Equal(t, []string{"NCP_VPC_MANAGER"}, sa.Policies, "a policy id is accepted too")
 }
 
@@ -227,7 +228,7 @@ func TestSubAccountOldTemplate(t *testing.T) {
 	e.subRole(map[string]any{"login_id_template": "{{.Instance}}-{{.Role}}-{{.ID}}"})
 	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	login := resp.Data["login_id"].(string)
-	require.Regexp(t, `^vncloud-dev-[a-z2-7]{13}$`, login)
+	require.Regexp(t, `^mc\.`+e.mountID()+`\.vncloud-dev-[a-z2-7]{13}$`, login)
 	_, ok := e.ts.SubAccount(login)
 	require.True(t, ok)
 }

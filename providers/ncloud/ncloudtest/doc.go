@@ -108,7 +108,10 @@
 // Rules from the docs: loginId 3-60 characters of letters, digits and
 // ". @ - _", first a letter (createsubaccount, checkloginid), unique in the
 // account (compared case-insensitively here — a choice); name 2-30
-// characters after trimming; a password (8-16, letters+digits+symbols) is
+// characters after trimming; memo at most 300 bytes (v1 createsubaccount
+// "0~300" bytes, v2 updatesubaccount "길이: 0~300"; v2's create page, as
+// stored for this work, lists its fields only up to consolePermitIpEnabled,
+// so memo on the v2 create is taken from v1 and the v2 update); a password (8-16, letters+digits+symbols) is
 // required unless generation is requested; at most 500 sub accounts; at most
 // 2 *active* access keys per sub account (v2 LimitExceeded on create or on
 // activation; an inactive key neither counts nor authenticates,
@@ -152,12 +155,15 @@
 // v2 (docs/pub-iam-v2-sub-account-*), errors
 // {"error":{"errorCode":"…","message":"…","detail":"…","fieldErrors":[{"field","message"}]}}:
 //
-//	POST   /api/v2/sub-accounts                         body loginId,name,email,password,passwordResetRequired,
+//	POST   /api/v2/sub-accounts                         body loginId,name,email,memo,password,passwordResetRequired,
 //	                                                    passwordGenerationRequired,apiGatewayAccessible*,consoleAccessible*
-//	                                                    → 201 {"subAccountId","nrn","loginId","name","apiGatewayAccessible","consoleAccessible","active","createdDateTime"[,"password"]}
-//	GET    /api/v2/sub-accounts?pageNo=0&pageSize=20(1-100)&sort=loginId|name|createdDateTime,asc|desc (default createdDateTime,desc)
-//	                                                    → {"subAccounts":[…],"totalElements","totalPages","pageNo","pageSize"}
-//	GET    /api/v2/sub-accounts/{id}                    → the sub account plus "policies":[{"policyId","policyName","policyType"}]
+//	                                                    → 201 {"subAccountId","nrn","loginId","name","memo","apiGatewayAccessible","consoleAccessible","active","createdDateTime"[,"password"]}
+//	GET    /api/v2/sub-accounts?pageNo=0&pageSize=20(1-100)&sort=loginId|name|createdDateTime,asc|desc (default createdDateTime,desc;
+//	                                                    repeatable, the first key first)
+//	                                                    → {"subAccounts":[…],"totalElements","totalPages","pageNo","pageSize"}, items
+//	                                                    {"subAccountId","nrn","loginId","name","consoleAccessible","apiGatewayAccessible",
+//	                                                    "active","createdDateTime"} only (listsubaccounts: email and memo are in the GET)
+//	GET    /api/v2/sub-accounts/{id}                    → the sub account (with "email", "memo") plus "policies":[{"policyId","policyName","policyType"}]
 //	DELETE /api/v2/sub-accounts/{id}[?cascading=true]   → 204; 409 ResourceInUse while keys remain
 //	POST   /api/v2/sub-accounts/{id}/attach-policies    {"policyIds":[1-10 unique]} → 204, atomic
 //	POST   /api/v2/sub-accounts/{id}/detach-policies    {"policyIds":[1-10 unique]} → 204, atomic

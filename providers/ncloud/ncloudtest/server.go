@@ -203,6 +203,7 @@ type SubAccount struct {
 	NRN              string
 	No               int
 	LoginID, Name    string
+	Memo             string
 	Policies         []string // policy names, in attach order
 	AccessKeys       []string // access key ids, in create order
 	InactiveKeys     []string // those of AccessKeys that are inactive

@@ -117,7 +117,7 @@ func (st *state) snapshot(name string) (SubAccount, bool) {
 	if found == nil {
 		return SubAccount{}, false
 	}
-	out := SubAccount{ID: found.id, NRN: found.nrn, No: found.no, LoginID: found.loginID, Name: found.name,
+	out := SubAccount{ID: found.id, NRN: found.nrn, No: found.no, LoginID: found.loginID, Name: found.name, Memo: found.memo,
 		AccessKeys: append([]string(nil), found.keys...), APIGatewayAccess: found.apiGatewayAccess,
 		ConsoleAccess: found.console, CreateTime: found.created}
 	for _, id := range found.keys {

@@ -46,6 +46,30 @@ type v2SubAccountJSON struct {
 	Policies             []v2PolicyJSON `json:"policies,omitempty"`
 }
 
+// v2ListItemJSON is one item of the v2 list, which holds only the fields
+// needed to find a sub account; email, memo, access sources, groups and
+// policies are read with GET /sub-accounts/{subAccountId}
+// (gov-iam-v2-sub-account-listsubaccounts: "목록 항목은 탐색에 필요한
+// 필드(subAccountId·nrn·loginId·name·consoleAccessible·
+// apiGatewayAccessible·active·createdDateTime·lastLoginDateTime)만
+// 담으며, 이메일·메모 ... 상세 정보는 GET /sub-accounts/{subAccountId}로").
+// lastLoginDateTime is left out: emulated sub accounts never log in.
+type v2ListItemJSON struct {
+	SubAccountID         string `json:"subAccountId"`
+	NRN                  string `json:"nrn"`
+	LoginID              string `json:"loginId"`
+	Name                 string `json:"name"`
+	ConsoleAccessible    bool   `json:"consoleAccessible"`
+	APIGatewayAccessible bool   `json:"apiGatewayAccessible"`
+	Active               bool   `json:"active"`
+	CreatedDateTime      string `json:"createdDateTime"`
+}
+
+func v2ListItem(sa *subAccount) v2ListItemJSON {
+	return v2ListItemJSON{SubAccountID: sa.id, NRN: sa.nrn, LoginID: sa.loginID, Name: sa.name, ConsoleAccessible: sa.console,
+		APIGatewayAccessible: sa.apiGatewayAccess, Active: true, CreatedDateTime: fmtTime(sa.created)}
+}
+
 func v2SubJSON(sa *subAccount) v2SubAccountJSON {
 	return v2SubAccountJSON{SubAccountID: sa.id, SubAccountNo: sa.no, NRN: sa.nrn, LoginID: sa.loginID, Name: sa.name,
 		Email: sa.email, Memo: sa.memo, ConsoleAccessible: sa.console, APIGatewayAccessible: sa.apiGatewayAccess,
@@ -117,9 +141,9 @@ func (s *Server) v2ListSubAccounts(w http.ResponseWriter, req *request) {
 	s.mu.Lock()
 	subs := req.st.sortedSubs()
 	sort.SliceStable(subs, func(i, j int) bool { return less(subs[i], subs[j]) })
-	items := make([]v2SubAccountJSON, 0, len(subs))
+	items := make([]v2ListItemJSON, 0, len(subs))
 	for _, sa := range subs {
-		items = append(items, v2SubJSON(sa))
+		items = append(items, v2ListItem(sa))
 	}
 	s.mu.Unlock()
 	start, end, total := page(len(items), pageNo, size)

@@ -221,3 +221,60 @@ func TestV2ListSubAccountsAndPolicies(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.body, &pols))
 	require.Len(t, pols.Policies, len(seedPolicies))
 }
+
+// The memo (v1 create and v2 update: at most 300 bytes) is kept on a v2
+// create and read back with GET; list items carry only the fields that
+// find a sub account (listsubaccounts), not the memo. Several sort keys
+// apply in order.
+func TestV2MemoAndListItems(t *testing.T) {
+	ts := Start(t, Options{})
+	root := rootClient(t, ts)
+	body := v2CreateBody("memo-user")
+	body["memo"] = "made by a test"
+	r := root.do(http.MethodPost, "/api/v2/sub-accounts", body)
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	id := r.json(t)["subAccountId"].(string)
+	sa, ok := ts.SubAccount("memo-user")
+	require.True(t, ok)
+	require.Equal(t, "made by a test", sa.Memo)
+
+	r = root.do(http.MethodGet, "/api/v2/sub-accounts/"+id, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, "made by a test", r.json(t)["memo"])
+
+	r = root.do(http.MethodGet, "/api/v2/sub-accounts?pageSize=100", nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var page struct {
+		SubAccounts []map[string]any `json:"subAccounts"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &page))
+	require.Len(t, page.SubAccounts, 2)
+	for _, it := range page.SubAccounts {
+		require.NotContains(t, it, "memo")
+		require.NotContains(t, it, "email")
+		require.Contains(t, it, "createdDateTime")
+		require.Contains(t, it, "subAccountId")
+	}
+
+	long := v2CreateBody("memo-long")
+	long["memo"] = string(make([]byte, 301))
+	r = root.do(http.MethodPost, "/api/v2/sub-accounts", long)
+	require.Equal(t, http.StatusBadRequest, r.status, string(r.body))
+	require.Equal(t, "BadRequest", v2Err(t, r).ErrorCode)
+
+	// Two sub accounts of the same name: the second key orders them.
+	for _, login := range []string{"same-a", "same-b"} {
+		b := v2CreateBody(login)
+		b["name"] = "same"
+		r = root.do(http.MethodPost, "/api/v2/sub-accounts", b)
+		require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	}
+	r = root.do(http.MethodGet, "/api/v2/sub-accounts?sort=name,desc&sort=loginId,desc&pageSize=100", nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.NoError(t, json.Unmarshal(r.body, &page))
+	var order []string
+	for _, it := range page.SubAccounts {
+		order = append(order, it["loginId"].(string))
+	}
+	require.Equal(t, []string{"vault-root", "same-b", "same-a", "memo-user"}, order)
+}
