@@ -65,7 +65,7 @@ type settings struct {
 // or anywhere when the config says use_ambient_credentials=true: a config
 // naming some other address without a token must not make the plugin
 // send the environment's token there.
-func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
+func (d *Driver) resolve(cfg providers.Values, instance string) (*settings, error) {
 	s := &settings{region: strings.TrimSpace(cfg.String(fieldRegion))}
 	ambient := cfg.Bool(fieldUseAmbient)
 	envAddress, envTokenValue := strings.TrimSpace(d.getenv(envAddr)), strings.TrimSpace(d.getenv(envToken))
@@ -129,7 +129,8 @@ func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
 	if s.maxNameLength < 1 || s.maxNameLength > nomadMaxTokenNameLength {
 		return nil, providers.InvalidField(fieldMaxNameLength, "must be between 1 and %d (Nomad refuses longer token names), got %d", nomadMaxTokenNameLength, s.maxNameLength)
 	}
-	if s.names, s.namesConverted, err = parseNameTemplate(cfg.String(fieldNameTemplate), s.maxNameLength); err != nil {
+	// The template renders what the instance's mark prefix leaves.
+	if s.names, s.namesConverted, err = parseNameTemplate(cfg.String(fieldNameTemplate), s.maxNameLength, templateBudget(s.maxNameLength, instance)); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -208,7 +209,7 @@ func newClient(s *settings) (*api.Client, error) {
 
 // open is Driver.Open.
 func (d *Driver) open(ctx context.Context, req providers.OpenRequest) (*provider, error) {
-	s, err := d.resolve(req.Config)
+	s, err := d.resolve(req.Config, req.Instance)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func TestIssueCreatesTokenWithRoleFields(t *testing.T) {
 			require.Equal(t, tc.global, tok.Global)
 			require.True(t, tok.ExpirationTime.IsZero(), "no expiration_ttl, no Nomad expiry")
 			require.Equal(t, resp.Data["name"], tok.Name)
-			require.True(t, strings.HasPrefix(tok.Name, "vault-"+role+"-token-ci-example.com-"), tok.Name)
+			require.True(t, strings.HasPrefix(tok.Name, "mc:"+e.mountID()+":nomad:vault-"+role+"-token-ci-example.com-"), tok.Name)
 			require.True(t, resp.Secret.Renewable)
 			require.Equal(t, e.ts.URL, resp.Data["address"], "the credential says where it is valid")
 

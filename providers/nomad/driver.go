@@ -114,8 +114,8 @@ func (d *Driver) Info() providers.DriverInfo {
 			{Name: fieldRegion, Type: providers.TypeString, Description: "Nomad region the ACL requests go to (default: the agent's region)."},
 			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a Nomad call answered 429 or 5xx or cut off, with jittered exponential backoff; a token create whose answer was lost is looked up by name before it is tried again. 0 disables retries."},
 			{Name: fieldMaxBackoff, Type: providers.TypeDuration, Default: defaultMaxBackoff, Description: "Longest pause between two retries; max_retries × retry_max_backoff must not exceed 60s."},
-			{Name: fieldMaxNameLength, Type: providers.TypeInt, Default: nomadMaxTokenNameLength, Description: "Longest token name, 1 to 256 bytes (Nomad's limit); token_name_template must fit it for any role and display name."},
-			{Name: fieldNameTemplate, Type: providers.TypeString, Default: defaultNameTemplate, Description: "Token name template in Vault's username_template language, with .RoleName, .DisplayName, .Instance, .ID and .UnixTime; it must contain {{ .ID }} and fit max_token_name_length (cut long parts with truncate). The default's truncate follows max_token_name_length."},
+			{Name: fieldMaxNameLength, Type: providers.TypeInt, Default: nomadMaxTokenNameLength, Description: "Longest token name, 1 to 256 bytes (Nomad's limit), the mark prefix mc:<mount_id>:<instance>: included; token_name_template must fit what the prefix leaves for any role and display name."},
+			{Name: fieldNameTemplate, Type: providers.TypeString, Default: defaultNameTemplate, Description: "Token name template in Vault's username_template language, with .RoleName, .DisplayName, .Instance, .ID and .UnixTime; it must contain {{ .ID }} and fit max_token_name_length less the mark prefix mc:<mount_id>:<instance>: the driver puts in front (cut long parts with truncate). The default's truncate follows what is left."},
 		},
 		CredentialTypes: []providers.CredentialType{{
 			Name:        CredentialToken,

@@ -120,3 +120,12 @@ func managementToken() *api.ACLToken {
 
 // queryIn sends a query to region.
 func queryIn(region string) *api.QueryOptions { return &api.QueryOptions{Region: region} }
+
+// mountID is the mount's id (settings mount_id), which marks its tokens;
+// it exists once a credential was issued.
+func (e *env) mountID() string {
+	e.T.Helper()
+	id := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	require.Regexp(e.T, `^[a-z2-7]{8}$`, id)
+	return id
+}

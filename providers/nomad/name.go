@@ -42,11 +42,12 @@ func nameChar(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
 }
 
-// nameRules are the rules of a token name under a length limit.
+// nameRules are the rules of the templated part of a token name (after
+// the mark prefix, mark.go) under a length limit.
 func nameRules(maxLen int) naming.Rules {
 	return naming.Rules{
 		Field:       fieldNameTemplate,
-		What:        "Nomad token name",
+		What:        "templated token name part",
 		MinLen:      1,
 		MaxLen:      maxLen,
 		Allowed:     nameChar,
@@ -54,37 +55,59 @@ func nameRules(maxLen int) naming.Rules {
 	}
 }
 
-// defaultTemplateFor is the default template for a name limit: the role
-// and display names share what the prefix and the id leave.
-func defaultTemplateFor(maxLen int) (string, error) {
-	room := maxLen - defaultTemplateFixed
+// defaultTemplateFor is the default template for the bytes a name
+// template may render (budget, of maxLen): the role and display names
+// share what "vault-", '-' and the id leave.
+func defaultTemplateFor(maxLen, budget int) (string, error) {
+	room := budget - defaultTemplateFixed
 	if room < 1 {
-		return "", providers.InvalidField(fieldMaxNameLength, "is %d; the default token_name_template needs at least %d bytes (vault-<role>-<display>-<id>). Set token_name_template to a shorter one, e.g. {{ .ID }}", maxLen, defaultTemplateFixed+1)
+		return "", providers.InvalidField(fieldMaxNameLength, "is %d; the mark prefix mc:<mount_id>:<instance>: takes %d bytes of it and the default token_name_template needs at least %d more (vault-<role>-<display>-<id>). Raise it, or set token_name_template to a shorter one, e.g. {{ .ID }}",
+			maxLen, maxLen-budget, defaultTemplateFixed+1)
 	}
 	return strings.Replace(defaultNameTemplate, "truncate 236", "truncate "+strconv.Itoa(room), 1), nil
 }
 
-// parseNameTemplate returns the instance's name template. An unset or
-// default template gets the default for maxLen. A template of the
-// plugin's earlier dialect (plain Go templates whose output was sanitized
-// and whose display name was shortened until the name fitted) is
-// converted: see convertLegacyTemplate. It returns the template and, when
+// templateBudget is what an instance's name template may render: the
+// name limit less the instance's mark prefix.
+func templateBudget(maxLen int, instance string) int { return maxLen - markPrefixLen(instance) }
+
+// parseNameTemplate returns the instance's name template, which may
+// render budget bytes of the maxLen of a name. An unset or default
+// template gets the default for budget. A template of the plugin's
+// earlier dialect (plain Go templates whose output was sanitized and whose
+// display name was shortened until the name fitted; recognised by not
+// being a valid template for maxLen) is converted: see
+// convertLegacyTemplate. The conversion leaves room for the longest mark
+// prefix (maxMarkPrefixLen) when it can, so it is the same for every
+// instance (Driver.UpgradeConfig, which knows none, converts only then);
+// else it fits this instance's budget. It returns the template and, when
 // src was converted, the text it was converted to.
-func parseNameTemplate(src string, maxLen int) (*naming.Template, string, error) {
-	rules := nameRules(maxLen)
+func parseNameTemplate(src string, maxLen, budget int) (*naming.Template, string, error) {
+	rules := nameRules(budget)
 	switch strings.TrimSpace(src) {
 	case "", defaultNameTemplate, legacyDefaultNameTemplate:
-		def, err := defaultTemplateFor(maxLen)
+		def, err := defaultTemplateFor(maxLen, budget)
 		if err != nil {
 			return nil, "", err
 		}
 		return naming.MustParse(def, rules), "", nil
 	}
-	t, err := naming.Parse(src, rules)
-	if err == nil {
-		return t, "", nil
+	if budget < 1 {
+		return nil, "", providers.InvalidField(fieldMaxNameLength, "is %d, all of it taken by the mark prefix mc:<mount_id>:<instance>: (%d bytes); raise it", maxLen, maxLen-budget)
 	}
-	converted, ok := convertLegacyTemplate(src, rules)
+	t, err := naming.Parse(src, rules)
+	if _, full := naming.Parse(src, nameRules(maxLen)); err == nil || full == nil {
+		// The current syntax: used as written, or refused for its length.
+		return t, "", err
+	}
+	converted, ok := "", false
+	if worst := maxLen - maxMarkPrefixLen; worst >= 1 && worst < budget {
+		converted, ok = convertLegacyTemplate(src, nameRules(worst))
+	}
+	if !ok {
+		// No room for the longest prefix: convert for this instance's.
+		converted, ok = convertLegacyTemplate(src, rules)
+	}
 	if !ok {
 		return nil, "", err
 	}

@@ -82,6 +82,15 @@ func (p *provider) Prepare(ctx context.Context, req *providers.CreateRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	// The mark prefix (mark.go), for which the template left room. A
+	// request without a mark (the conformance suite calls the driver
+	// directly) makes an unmarked token.
+	if req.Mark != (providers.Mark{}) {
+		if err := checkMark(req.Mark, p.instance); err != nil {
+			return nil, fmt.Errorf("nomad create: %w", err)
+		}
+		name = markPrefix(req.Mark) + name
+	}
 	region, _, err := p.home(ctx, r.global)
 	if err != nil {
 		return nil, err

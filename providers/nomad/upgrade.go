@@ -18,7 +18,10 @@ func (*Driver) UpgradeConfig(v providers.Values) providers.Values {
 	if maxLen < 1 || maxLen > nomadMaxTokenNameLength {
 		return v
 	}
-	_, converted, err := parseNameTemplate(src, maxLen)
+	// Converted to fit behind the longest mark prefix, so the stored
+	// template fits every instance. When it cannot be, the conversion
+	// depends on the instance's name: Open converts it each time.
+	_, converted, err := parseNameTemplate(src, maxLen, maxLen-maxMarkPrefixLen)
 	if err != nil || converted == "" {
 		return v
 	}
