@@ -227,7 +227,7 @@ func (b *Backend) tidy(ctx context.Context, s logical.Storage, r *auditReport, a
 			continue
 		}
 		if !dry {
-			if err := auditor.Remove(ctx, o.Object); err != nil {
+			if err := auditor.Remove(ctx, providers.Mark{Mount: r.Mount, Instance: r.Instance}, o.Object); err != nil {
 				out.Failed = append(out.Failed, fmt.Sprintf("%s %s: %v", o.Object.Kind, o.Object.Name, err))
 				continue
 			}

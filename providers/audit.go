@@ -24,9 +24,11 @@ type Auditor interface {
 	// through the cloud's listings (through the instance's call
 	// scheduler, like every other call). It never returns a secret.
 	Inventory(ctx context.Context, mark Mark) (*Inventory, error)
-	// Remove deletes one object Inventory listed and everything on it.
-	// It is idempotent: an object already gone is success.
-	Remove(ctx context.Context, obj CloudObject) error
+	// Remove deletes one object Inventory listed for mark, and everything
+	// on it, after checking that the object still carries mark (it may
+	// have changed since it was listed). It is idempotent: an object
+	// already gone is success.
+	Remove(ctx context.Context, mark Mark, obj CloudObject) error
 }
 
 // Inventory is what Inventory found.

@@ -26,27 +26,6 @@ const kindIAMUser = "iam_user"
 // maxItemsType, 1 to 1000).
 const listPageSize = 1000
 
-// auditedUsers remembers, per IAM user id, the mark with which the last
-// Inventory of this instance found the user, so Remove acts only on a user
-// an Inventory listed and checks it still carries that very mark.
-type auditedUsers struct {
-	mu    sync.Mutex
-	marks map[string]providers.Mark // UserId -> mark
-}
-
-func (a *auditedUsers) set(m map[string]providers.Mark) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.marks = m
-}
-
-func (a *auditedUsers) get(id string) (providers.Mark, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	m, ok := a.marks[id]
-	return m, ok
-}
-
 // Inventory implements providers.Auditor: every IAM user of the account
 // that carries mark (see mark.go), under any path, with its creation date.
 //
@@ -67,7 +46,6 @@ func (p *provider) Inventory(ctx context.Context, mark providers.Mark) (*provide
 	var calls atomic.Int64
 	counted := func(o *iam.Options) { o.APIOptions = append(o.APIOptions, countAttempts(&calls)) }
 	inv := &providers.Inventory{Kinds: []string{kindIAMUser}}
-	found := map[string]providers.Mark{}
 	add := func(name, id string, created *time.Time, tags []iamtypes.Tag) {
 		if !carriesMark(tags, mark) {
 			return
@@ -76,13 +54,12 @@ func (p *provider) Inventory(ctx context.Context, mark providers.Mark) (*provide
 			ObjectRef: providers.ObjectRef{Kind: kindIAMUser, Name: name, ID: id},
 			Created:   awsv2.ToTime(created),
 		})
-		found[id] = mark
 	}
 
 	denied, err := p.listByAuthorizationDetails(ctx, counted, add)
 	if denied {
 		p.log.Warn("the plugin's credential may not call iam:GetAccountAuthorizationDetails; listing every IAM user and its tags instead (one iam:ListUserTags call per user of the account: grant iam:GetAccountAuthorizationDetails, see docs/providers/aws.md)")
-		inv.Objects, found = nil, map[string]providers.Mark{}
+		inv.Objects = nil
 		if err = p.listByUserTags(ctx, counted, add); err != nil {
 			err = fmt.Errorf("iam:GetAccountAuthorizationDetails is denied to the plugin's credential (grant it: see docs/providers/aws.md), and listing the users one by one failed: %w", err)
 		}
@@ -92,7 +69,6 @@ func (p *provider) Inventory(ctx context.Context, mark providers.Mark) (*provide
 		return nil, err
 	}
 	sort.Slice(inv.Objects, func(i, j int) bool { return inv.Objects[i].Name < inv.Objects[j].Name })
-	p.audited.set(found)
 	return inv, nil
 }
 
@@ -187,13 +163,12 @@ func (p *provider) userTags(ctx context.Context, name string, counted func(*iam.
 // replaced, or lost its mark, is not touched (an error says why). The
 // removal itself is the list-everything path of rollback (see
 // purgeAttached).
-func (p *provider) Remove(ctx context.Context, obj providers.CloudObject) error {
+func (p *provider) Remove(ctx context.Context, mark providers.Mark, obj providers.CloudObject) error {
 	if obj.Kind != kindIAMUser {
 		return fmt.Errorf("the aws driver removes only %s objects, not %q", kindIAMUser, obj.Kind)
 	}
-	mark, ok := p.audited.get(obj.ID)
-	if !ok || obj.Name == "" {
-		return fmt.Errorf("IAM user %s (id %s) was not listed by an inventory of provider %q: not removed (run the audit again)", obj.Name, obj.ID, p.instance)
+	if obj.Name == "" || obj.ID == "" || mark.Mount == "" || mark.Instance != p.instance {
+		return fmt.Errorf("IAM user %q (id %q) is not an object this instance (%s) listed for mount %q: not removed", obj.Name, obj.ID, p.instance, mark.Mount)
 	}
 	out, err := p.iam.GetUser(ctx, &iam.GetUserInput{UserName: &obj.Name})
 	switch {

@@ -87,19 +87,22 @@ func TestRemoveChecksTheMark(t *testing.T) {
 
 	_, err = p.Inventory(ctx, providers.Mark{Mount: "abcdefgh"})
 	require.ErrorContains(t, err, "needs the mount id and the instance name")
-	require.ErrorContains(t, p.Remove(ctx, providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "access_key", Name: "AKIA"}}), "removes only iam_user")
-	require.ErrorContains(t, p.Remove(ctx, providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "iam_user", Name: "vault-x", ID: "AIDAXXXXXXXXXXXXXXXXX"}}),
-		`was not listed by an inventory of provider "aws"`)
+	require.ErrorContains(t, p.Remove(ctx, testMark, providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "access_key", Name: "AKIA"}}), "removes only iam_user")
+	require.ErrorContains(t, p.Remove(ctx, providers.Mark{Mount: testMark.Mount, Instance: "other"}, byName["vault-a"]),
+		`is not an object this instance (aws) listed for mount`)
+	// Another mount's mark is not this user's: left alone.
+	require.ErrorContains(t, p.Remove(ctx, providers.Mark{Mount: "zzzzzzzz", Instance: testMark.Instance}, byName["vault-a"]),
+		"no longer carries this mount's mark")
 
 	// Lost its mark since the inventory.
 	_, err = e.admin.UntagUser(ctx, &iam.UntagUserInput{UserName: awsv2.String("vault-b"), TagKeys: []string{aws.MarkMountTag}})
 	require.NoError(t, err)
-	require.ErrorContains(t, p.Remove(ctx, byName["vault-b"]), "IAM user vault-b not removed: it no longer carries this mount's mark")
+	require.ErrorContains(t, p.Remove(ctx, testMark, byName["vault-b"]), "IAM user vault-b not removed: it no longer carries this mount's mark")
 	// Deleted and made again, with the mark, since the inventory.
 	_, err = e.admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: awsv2.String("vault-c")})
 	require.NoError(t, err)
 	newID := e.markedUser("vault-c", "/p/", tags)
-	require.ErrorContains(t, p.Remove(ctx, byName["vault-c"]), "IAM user vault-c not removed: it was deleted and made again since the inventory (user id "+newID)
+	require.ErrorContains(t, p.Remove(ctx, testMark, byName["vault-c"]), "IAM user vault-c not removed: it was deleted and made again since the inventory (user id "+newID)
 	for _, n := range []string{"vault-b", "vault-c"} {
 		_, ok := ts.User(n)
 		require.True(t, ok, "%s is untouched", n)
@@ -107,12 +110,12 @@ func TestRemoveChecksTheMark(t *testing.T) {
 	// Gone already: success.
 	_, err = e.admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: awsv2.String("vault-d")})
 	require.NoError(t, err)
-	require.NoError(t, p.Remove(ctx, byName["vault-d"]))
+	require.NoError(t, p.Remove(ctx, testMark, byName["vault-d"]))
 	// The marked one goes, with everything on it.
-	require.NoError(t, p.Remove(ctx, byName["vault-a"]))
+	require.NoError(t, p.Remove(ctx, testMark, byName["vault-a"]))
 	_, ok := ts.User("vault-a")
 	require.False(t, ok)
-	require.NoError(t, p.Remove(ctx, byName["vault-a"]), "removing twice succeeds")
+	require.NoError(t, p.Remove(ctx, testMark, byName["vault-a"]), "removing twice succeeds")
 
 	inv, err = p.Inventory(ctx, testMark)
 	require.NoError(t, err)

@@ -41,10 +41,6 @@ type provider struct {
 	// whose AssumeRole calls are limited to one hour (role chaining).
 	maxSess maxSessions
 	chained atomic.Bool
-
-	// audited remembers which users the last Inventory listed, with
-	// their mark, for Remove (see audit.go).
-	audited auditedUsers
 }
 
 // callerIdentity is the account of one access key.

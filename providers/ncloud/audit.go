@@ -139,12 +139,12 @@ func (p *provider) walkSubAccounts(ctx context.Context, prefix string, calls *at
 // deletes it with its access keys (cascading) only if it still has the
 // loginId Inventory listed and carries the mark of this instance and of
 // the mount its loginId names. A sub account already gone is success.
-func (p *provider) Remove(ctx context.Context, obj providers.CloudObject) error {
+func (p *provider) Remove(ctx context.Context, mark providers.Mark, obj providers.CloudObject) error {
 	if obj.Kind != kindSubAccount {
 		return fmt.Errorf("remove: the ncloud driver removes sub accounts, not a %q: %w", obj.Kind, providers.ErrNotSupported)
 	}
 	mount := mountOfLoginID(obj.Name)
-	if !isUUID(obj.ID) || mount == "" {
+	if !isUUID(obj.ID) || mount == "" || mount != mark.Mount || mark.Instance != p.instance {
 		return fmt.Errorf("remove: sub account %q (id %q) is not one this driver marks: not deleted", obj.Name, obj.ID)
 	}
 	sa, err := p.getSubAccount(ctx, obj.ID)
@@ -154,7 +154,6 @@ func (p *provider) Remove(ctx context.Context, obj providers.CloudObject) error 
 	if err != nil {
 		return fmt.Errorf("remove: read sub account %s (%s): %w", obj.Name, obj.ID, err)
 	}
-	mark := providers.Mark{Mount: mount, Instance: p.instance}
 	if sa.LoginID != obj.Name || !carriesMark(sa.LoginID, sa.Memo, mark) {
 		return fmt.Errorf("remove: sub account %s (%s) has loginId %q and memo %q, not the mark of mount %s and instance %s: not deleted",
 			obj.Name, obj.ID, sa.LoginID, sa.Memo, mount, p.instance)

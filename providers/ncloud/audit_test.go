@@ -265,9 +265,10 @@ func TestRemoveChecksTheMark(t *testing.T) {
 		{"no id", obj(prefix+"marked", ""), "not one this driver marks"},
 		{"another kind", providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "access_key", Name: "ncp_iam_x"}}, "not a \"access_key\""},
 	}
+	self := providers.Mark{Mount: mount, Instance: "ncloud"}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := auditor.Remove(context.Background(), tc.obj)
+			err := auditor.Remove(context.Background(), self, tc.obj)
 			require.ErrorContains(t, err, tc.err)
 		})
 	}
@@ -276,10 +277,13 @@ func TestRemoveChecksTheMark(t *testing.T) {
 		require.True(t, ok, n)
 	}
 
-	require.NoError(t, auditor.Remove(context.Background(), obj(prefix+"marked", marked)))
+	// Listed for another mount, or another instance: left alone.
+	require.ErrorContains(t, auditor.Remove(context.Background(), providers.Mark{Mount: "zzzzzzzz", Instance: "ncloud"}, obj(prefix+"marked", marked)), "not one this driver marks")
+	require.ErrorContains(t, auditor.Remove(context.Background(), providers.Mark{Mount: mount, Instance: "ncloud-b"}, obj(prefix+"marked", marked)), "not one this driver marks")
+	require.NoError(t, auditor.Remove(context.Background(), self, obj(prefix+"marked", marked)))
 	_, ok := e.ts.SubAccount(prefix + "marked")
 	require.False(t, ok)
-	require.NoError(t, auditor.Remove(context.Background(), obj(prefix+"marked", marked)), "gone is success")
+	require.NoError(t, auditor.Remove(context.Background(), self, obj(prefix+"marked", marked)), "gone is success")
 
 	inv, err := auditor.Inventory(context.Background(), providers.Mark{Mount: mount, Instance: "ncloud"})
 	require.NoError(t, err)

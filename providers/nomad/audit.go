@@ -106,12 +106,12 @@ func (p *provider) listMarked(ctx context.Context, region, filter, prefix string
 // listed and carries the mark of this instance, and deletes it in its home
 // region: the authoritative region for a global token. A token found in
 // neither is gone: success.
-func (p *provider) Remove(ctx context.Context, obj providers.CloudObject) error {
+func (p *provider) Remove(ctx context.Context, mark providers.Mark, obj providers.CloudObject) error {
 	if obj.Kind != kindToken {
 		return fmt.Errorf("remove: the nomad driver removes tokens, not a %q: %w", obj.Kind, providers.ErrNotSupported)
 	}
 	mount := mountOfName(obj.Name, p.instance)
-	if mount == "" || !isAccessor(obj.ID) {
+	if mount == "" || mount != mark.Mount || mark.Instance != p.instance || !isAccessor(obj.ID) {
 		return fmt.Errorf("remove: token %q (accessor %q) does not carry this instance's mark: not deleted", obj.Name, obj.ID)
 	}
 	cl, err := p.cluster(ctx)

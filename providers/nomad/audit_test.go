@@ -256,19 +256,22 @@ func TestRemoveChecksTheMark(t *testing.T) {
 		{"no accessor", obj(prefix+"marked", ""), "does not carry"},
 		{"another kind", providers.CloudObject{ObjectRef: providers.ObjectRef{Kind: "policy", Name: "readonly"}}, "not a \"policy\""},
 	}
+	self := providers.Mark{Mount: mount, Instance: "nomad"}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorContains(t, auditor.Remove(ctx, tc.obj), tc.err)
+			require.ErrorContains(t, auditor.Remove(ctx, self, tc.obj), tc.err)
 		})
 	}
 	for _, a := range []string{marked, renamed, other} {
 		_, ok := e.ts.Token(a)
 		require.True(t, ok, a)
 	}
-	require.NoError(t, auditor.Remove(ctx, obj(prefix+"marked", marked)))
+	// Listed for another mount: left alone.
+	require.ErrorContains(t, auditor.Remove(ctx, providers.Mark{Mount: "zzzzzzzz", Instance: "nomad"}, obj(prefix+"marked", marked)), "does not carry")
+	require.NoError(t, auditor.Remove(ctx, self, obj(prefix+"marked", marked)))
 	_, ok := e.ts.Token(marked)
 	require.False(t, ok)
-	require.NoError(t, auditor.Remove(ctx, obj(prefix+"marked", marked)), "gone is success")
+	require.NoError(t, auditor.Remove(ctx, self, obj(prefix+"marked", marked)), "gone is success")
 
 	inv, err := auditor.Inventory(ctx, providers.Mark{Mount: mount, Instance: "nomad"})
 	require.NoError(t, err)

@@ -474,9 +474,12 @@ func (p *provider) Inventory(_ context.Context, mark providers.Mark) (*providers
 }
 
 // Remove implements providers.Auditor.
-func (p *provider) Remove(_ context.Context, obj providers.CloudObject) error {
+func (p *provider) Remove(_ context.Context, mark providers.Mark, obj providers.CloudObject) error {
 	if obj.Kind != "principal" {
 		return fmt.Errorf("cannot remove a %s", obj.Kind)
+	}
+	if o, ok := p.d.cloud.Object(obj.Name); ok && o.Mark != mark {
+		return fmt.Errorf("%s does not carry the mark of mount %s and instance %s: not removed", obj.Name, mark.Mount, mark.Instance)
 	}
 	return p.remove(obj.Name)
 }

@@ -344,3 +344,60 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(buf)
 }
+
+// checkAudit: a driver that can list what it made (providers.Auditor)
+// lists a live credential's objects under the request's mark and not under
+// another mount's, stops listing them once revoked, and removes a
+// credential whose answer was lost, leaving nothing.
+func checkAudit(t *testing.T, s *suite) {
+	ctx := context.Background()
+	p := s.open(t, s.env.Config)
+	auditor, ok := p.(providers.Auditor)
+	if !ok {
+		t.Skip("the driver does not implement providers.Auditor")
+	}
+	listed := func(mark providers.Mark, refs []providers.ObjectRef) bool {
+		t.Helper()
+		inv, err := auditor.Inventory(ctx, mark)
+		require.NoError(t, err, "Inventory")
+		require.NotEmpty(t, inv.Kinds, "the inventory says which kinds it covers")
+		for _, o := range inv.Objects {
+			for _, r := range refs {
+				if o.Kind == r.Kind && (o.Name == r.Name || (r.ID != "" && o.ID == r.ID)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	other := providers.Mark{Mount: "zzzzzzzz", Instance: confMark.Instance}
+	for _, r := range s.env.Roles {
+		if s.ctype(t, r).SelfExpiring {
+			continue
+		}
+		before := s.env.State()
+		cred, err := s.create(ctx, t, p, r)
+		require.NoError(t, err, "role %s", r.Name)
+		require.True(t, listed(confMark, cred.resp.Objects), "role %s: a live credential is listed under its mark", r.Name)
+		require.False(t, listed(other, cred.resp.Objects), "role %s: another mount does not see it", r.Name)
+		require.NoError(t, revoke(ctx, p, cred))
+		require.False(t, listed(confMark, cred.resp.Objects), "role %s: a revoked credential is no longer listed", r.Name)
+
+		lost, err := s.create(ctx, t, p, r)
+		require.NoError(t, err, "role %s", r.Name)
+		inv, err := auditor.Inventory(ctx, confMark)
+		require.NoError(t, err)
+		removed := 0
+		for _, o := range inv.Objects {
+			for _, ref := range lost.resp.Objects {
+				if o.Kind == ref.Kind && (o.Name == ref.Name || (ref.ID != "" && o.ID == ref.ID)) {
+					require.NoError(t, auditor.Remove(ctx, confMark, o), "role %s: Remove", r.Name)
+					require.NoError(t, auditor.Remove(ctx, confMark, o), "role %s: Remove again", r.Name)
+					removed++
+				}
+			}
+		}
+		require.Positive(t, removed, "role %s: the lost credential was listed", r.Name)
+		require.Equal(t, before, s.env.State(), "role %s: Remove left nothing", r.Name)
+	}
+}

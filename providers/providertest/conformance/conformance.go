@@ -111,8 +111,12 @@ var checks = []check{
 	{"unknown-credential-type", checkUnknownType},
 	{"concurrent-revokes", checkConcurrentRevokes},
 	{"close-while-requests-run", checkCloseWhileRunning},
+	{"audit-inventory-and-remove", checkAudit},
 	{"through-the-plugin", checkThroughPlugin},
 }
+
+// confMark is the mark the suite's requests carry.
+var confMark = providers.Mark{Mount: "conforma", Instance: "conformance"}
 
 // Run runs every check of the contract against h.
 func Run(t *testing.T, h Harness) {
@@ -183,6 +187,7 @@ func (s *suite) request(t *testing.T, r Role) *providers.CreateRequest {
 		DisplayName:    "token-conformance",
 		ID:             newID(t),
 		Now:            time.Now(),
+		Mark:           confMark,
 	}
 }
 
