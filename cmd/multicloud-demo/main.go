@@ -131,6 +131,9 @@ func (d *demo) start() error {
 		Plugins:  []string{filepath.Join(d.bin, pluginName)},
 		LogPath:  logf.Name(),
 		Token:    "demo-root",
+		// The clouds' own variables would redirect the plugin's ambient
+		// credentials; the demo uses the emulators only.
+		CleanEnvPrefixes: clouds.EnvPrefixes(),
 	}); err != nil {
 		return err
 	}
