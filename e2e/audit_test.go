@@ -61,8 +61,8 @@ func TestAuditAndTidy(t *testing.T) {
 	}
 	for login, memo := range map[string]string{
 		"mc." + mountID + ".orphan": "vault-plugin-secrets-multicloud mount=" + mountID + " instance=ncloud",
-		"mc.zzzzzzzz.other-mount": "vault-plugin-secrets-multicloud mount=zzzzzzzz instance=ncloud",
-		"unmarked-sub":            "",
+		"mc.zzzzzzzz.other-mount":   "vault-plugin-secrets-multicloud mount=zzzzzzzz instance=ncloud",
+		"unmarked-sub":              "",
 	} {
 		s.ncloudCreateSubAccount(t, login, memo)
 	}
