@@ -1,0 +1,302 @@
+package callsched
+
+import (
+	"math"
+	"time"
+)
+
+// The control law's constants. The reasoning and the measurements behind
+// them are in doc.go and docs/benchmarks.md.
+const (
+	// successWindow is how far back successes are counted to measure the
+	// rate the account is granting.
+	successWindow = time.Second
+	// minMeasure is the shortest window the granted rate is measured on.
+	minMeasure = 200 * time.Millisecond
+	// beta is the share of the measured rate kept after a throttle.
+	beta = 0.8
+	// plateau is the rate-bound time after a throttle it takes to climb
+	// back to the rate that was throttled (CUBIC's K). Growth is flat
+	// around that rate and speeds up beyond it.
+	plateau = 2 * time.Second
+	// minRate is the slowest pace, in calls per second (as the AWS SDK's
+	// adaptive retry mode).
+	minRate = 0.5
+	// maxBurstTime and minBurstTime bound the client-side bucket's
+	// capacity, in seconds of the learned rate: after an idle moment the
+	// account's own bucket has refilled, and a burst of what it holds is
+	// not throttled. A burst that is throttled halves it.
+	maxBurstTime = time.Second
+	minBurstTime = 50 * time.Millisecond
+	// initialWindow is the concurrency limit at the start and after an
+	// idle moment (capped by the ceiling): it grows each round trip while
+	// calls succeed and at least half of it is used (TCP's slow start and
+	// restart after idle, RFC 5681 and RFC 7661), so that a burst into an
+	// account that is already at its limit is refused a few calls, not
+	// hundreds. It is also the lowest the limit drops to after a throttle.
+	initialWindow = 16
+	// growth is how much each success that used the window widens it:
+	// 0.5 makes it grow by half each round trip, so that the burst that
+	// finds an account's limit overshoots it by a third of a window.
+	growth = 0.5
+	// noiseStreak: when this many cuts in a row each came less than a
+	// plateau after the previous one, lowering the pace does not make the
+	// throttles rarer: they are not about our rate (a fault that throttles
+	// a share of all calls at random), and cutting on would pace the calls
+	// down to minRate. The streak's cuts are undone (the last one is not
+	// made), and from then on a cut needs at least noiseThrottles
+	// throttles among the current epoch's calls, and more throttles than
+	// successes; a plateau and noiseClean successes without any throttle
+	// end this.
+	noiseStreak    = 4
+	noiseThrottles = 3
+	noiseClean     = 50
+	// idleRestart is how long the scheduler must have had nothing in
+	// flight or waiting for its window to restart at initialWindow.
+	idleRestart = time.Second
+)
+
+// controller is the scheduler's control law: a concurrency window and an
+// adaptive token bucket, learned from the answers. It is not safe for
+// concurrent use (the Scheduler's mutex guards it).
+//
+//   - Until the first throttle the bucket is off: an unthrottled burst runs
+//     at the concurrency window, which starts at the ceiling.
+//   - A throttle of a call sent in the current epoch (older calls' throttles
+//     describe a rate already corrected) sets the rate to beta times the
+//     success rate of the last second (what the account actually granted),
+//     halves the window and empties the bucket. One cut per epoch.
+//   - While calls wait for tokens (and only then: idle time proves nothing)
+//     the rate climbs back along a cubic curve, flat around the rate that was
+//     throttled and steeper past it, so it finds a raised limit again.
+//   - Each success widens the window by one, up to the ceiling.
+type controller struct {
+	ceiling int
+	window  float64
+
+	limited bool
+	rate    float64 // calls per second, once limited
+	tokens  float64
+	filled  time.Time // when tokens was last brought up to date
+	// burstTime is the bucket's capacity in seconds of rate.
+	burstTime time.Duration
+
+	epoch   uint64
+	lastCut time.Time
+	lastMax float64 // the rate that was throttled at the last cut
+	// bound is the time calls spent waiting for tokens since the last cut;
+	// boundSince is when the current wait began (zero if none).
+	bound      time.Duration
+	boundSince time.Time
+
+	succ successLog
+
+	// epochSucc and epochThr count the answers to the calls sent in the
+	// current epoch. streak counts the cuts in a row that came less than
+	// a plateau after the previous one; noisy is set when it reaches
+	// noiseStreak (see noiseStreak).
+	epochSucc, epochThr int
+	streak              int
+	noisy               bool
+	lastThrottle        time.Time
+	// cleanRun counts the successes since the last throttle.
+	cleanRun int
+	// beforeStreak is the pace before the first cut of the current streak.
+	beforeStreak pace
+
+	throttles, cuts uint64
+}
+
+func newController(ceiling int) *controller {
+	return &controller{ceiling: ceiling, window: min(initialWindow, float64(ceiling)), burstTime: maxBurstTime}
+}
+
+// pace is the rate part of the controller's state.
+type pace struct {
+	limited       bool
+	rate, lastMax float64
+}
+
+// restart brings the window back to its initial size after an idle moment.
+func (c *controller) restart() {
+	c.window = min(c.window, initialWindow, float64(c.ceiling))
+}
+
+// limit is the number of calls that may be in flight.
+func (c *controller) limit() int { return int(c.window) }
+
+func (c *controller) burst() float64 { return max(1, c.rate*c.burstTime.Seconds()) }
+
+// refill brings the bucket up to now at the current rate.
+func (c *controller) refill(now time.Time) {
+	if dt := now.Sub(c.filled); dt > 0 {
+		c.tokens = min(c.burst(), c.tokens+dt.Seconds()*c.rate)
+	}
+	c.filled = now
+}
+
+// boundTime is the rate-bound time since the last cut, up to now.
+func (c *controller) boundTime(now time.Time) time.Duration {
+	if c.boundSince.IsZero() {
+		return c.bound
+	}
+	return c.bound + now.Sub(c.boundSince)
+}
+
+// cubicRate is the rate after t of rate-bound time since the last cut:
+// beta·lastMax at t=0, lastMax at t=plateau (reached flat, CUBIC's
+// concave part), 1.2·lastMax at twice the plateau (convex), then doubling
+// every half plateau, so that a limit that was raised is found again in
+// seconds.
+func (c *controller) cubicRate(t time.Duration) float64 {
+	x := (t - plateau).Seconds() / plateau.Seconds()
+	if x <= 1 {
+		return max(minRate, c.lastMax*(1+(1-beta)*x*x*x))
+	}
+	return c.lastMax * (2 - beta) * math.Exp2(2*(x-1))
+}
+
+// take grants one call at now if the bucket allows, else says how long
+// until it will. burstCall reports that the call drew on stored tokens
+// (a burst) rather than on the steady rate.
+func (c *controller) take(now time.Time) (ok bool, wait time.Duration, burstCall bool) {
+	if !c.limited {
+		return true, 0, false
+	}
+	c.refill(now)
+	if r := c.cubicRate(c.boundTime(now)); r != c.rate {
+		c.rate = r
+		c.tokens = min(c.tokens, c.burst())
+	}
+	if c.tokens >= 1 {
+		burstCall = c.tokens >= 2
+		c.tokens--
+		return true, 0, burstCall
+	}
+	wait = time.Duration((1 - c.tokens) / c.rate * float64(time.Second))
+	return false, max(wait, time.Millisecond), false
+}
+
+// setBound records whether calls are waiting for tokens from now on.
+func (c *controller) setBound(now time.Time, bound bool) {
+	if !c.boundSince.IsZero() {
+		c.bound += now.Sub(c.boundSince)
+		c.boundSince = time.Time{}
+	}
+	if bound {
+		c.boundSince = now
+	}
+}
+
+// success records a call that the account served; full says the window
+// was at least half used when it was sent.
+func (c *controller) success(now time.Time, epoch uint64, burstCall, full bool) {
+	c.succ.add(now)
+	if epoch == c.epoch {
+		c.epochSucc++
+	}
+	c.cleanRun++
+	if full {
+		c.window = min(float64(c.ceiling), c.window+growth)
+	}
+	if burstCall && c.limited && c.burstTime < maxBurstTime {
+		// A burst call went through: the account's bucket holds at least
+		// one more call than we thought.
+		c.burstTime = min(maxBurstTime, c.burstTime+time.Duration(float64(time.Second)/max(c.rate, minRate)))
+	}
+}
+
+// throttled records a call the account refused for its rate; epoch is the
+// epoch the call was sent in, inFlight the calls in flight. It reports
+// whether the pace was cut.
+func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFlight int) (cut bool) {
+	c.throttles++
+	clean := c.cleanRun >= noiseClean && now.Sub(c.lastThrottle) >= plateau
+	c.cleanRun = 0
+	defer func() { c.lastThrottle = now }()
+	if epoch != c.epoch {
+		return false
+	}
+	c.epochThr++
+	if c.noisy {
+		if clean {
+			// A quiet plateau: whatever threw throttles at random is gone.
+			c.noisy, c.streak = false, 0
+		} else if c.epochThr < noiseThrottles || c.epochThr <= c.epochSucc {
+			return false
+		}
+	}
+	// The rate the account granted: the successes since the last cut (at
+	// least minMeasure, at most successWindow back), so that a storm of
+	// throttles converges in one or two cuts instead of trusting a second
+	// that was served at an older, higher limit.
+	w := min(max(now.Sub(c.lastCut), minMeasure), successWindow)
+	measured := float64(c.succ.count(now.Add(-w))) / w.Seconds()
+	base := measured
+	if c.limited {
+		base = min(measured, c.rate)
+	}
+	base = max(base, minRate)
+	if burstCall {
+		c.burstTime = max(minBurstTime, c.burstTime/2)
+	}
+	if !c.lastCut.IsZero() && now.Sub(c.lastCut) < plateau {
+		c.streak++
+	} else {
+		c.streak = 0
+		c.beforeStreak = pace{limited: c.limited, rate: c.rate, lastMax: c.lastMax}
+	}
+	if c.streak >= noiseStreak-1 {
+		// These cuts did not make the throttles rarer: undo them.
+		c.noisy = true
+		c.limited, c.rate, c.lastMax = c.beforeStreak.limited, c.beforeStreak.rate, c.beforeStreak.lastMax
+		c.tokens, c.filled, c.bound = 0, now, 0
+		c.epoch++
+		c.epochSucc, c.epochThr = 0, 0
+		c.lastCut = now
+		return false
+	}
+	c.limited = true
+	c.lastMax = base
+	c.rate = max(minRate, beta*base)
+	c.tokens, c.filled = 0, now
+	c.bound = 0
+	if !c.boundSince.IsZero() {
+		c.boundSince = now
+	}
+	c.window = max(min(initialWindow, float64(c.ceiling)), min(c.window, float64(inFlight+1))/2)
+	c.epoch++
+	c.epochSucc, c.epochThr = 0, 0
+	c.cuts++
+	c.lastCut = now
+	return true
+}
+
+// successLog holds the completion times of the successes of the last
+// successWindow, oldest first.
+type successLog struct {
+	times []time.Time
+	head  int
+}
+
+func (l *successLog) add(t time.Time) {
+	l.times = append(l.times, t)
+	l.trim(t.Add(-successWindow))
+}
+
+// count returns the successes at or after since.
+func (l *successLog) count(since time.Time) int {
+	l.trim(since)
+	return len(l.times) - l.head
+}
+
+func (l *successLog) trim(since time.Time) {
+	for l.head < len(l.times) && l.times[l.head].Before(since) {
+		l.head++
+	}
+	if l.head > 64 && l.head*2 > len(l.times) {
+		n := copy(l.times, l.times[l.head:])
+		l.times = l.times[:n]
+		l.head = 0
+	}
+}
