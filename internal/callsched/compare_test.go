@@ -165,7 +165,7 @@ func (a *rtAccount) do(ctx context.Context, g gate) bool {
 	}
 }
 
-func (a *rtAccount) fan(ctx context.Context, g gate, op providers.Operation, n int) bool {
+func (a *rtAccount) fan(ctx context.Context, g gate, _ providers.Operation, n int) bool {
 	var ok atomic.Bool
 	ok.Store(true)
 	var wg sync.WaitGroup

@@ -13,6 +13,9 @@ const (
 	successWindow = time.Second
 	// minMeasure is the shortest window the granted rate is measured on.
 	minMeasure = 200 * time.Millisecond
+	// minSamples: with fewer successes in the last second, the granted
+	// rate is measured since the scheduler got busy.
+	minSamples = 10
 	// beta is the share of the measured rate kept after a throttle.
 	beta = 0.8
 	// plateau is the rate-bound time after a throttle it takes to climb
@@ -103,6 +106,9 @@ type controller struct {
 	cleanRun int
 	// beforeStreak is the pace before the first cut of the current streak.
 	beforeStreak pace
+	// busySince is when the scheduler started working after an idle
+	// restart (or at all).
+	busySince time.Time
 
 	throttles, cuts uint64
 }
@@ -118,7 +124,8 @@ type pace struct {
 }
 
 // restart brings the window back to its initial size after an idle moment.
-func (c *controller) restart() {
+func (c *controller) restart(now time.Time) {
+	c.busySince = now
 	c.window = min(c.window, initialWindow, float64(c.ceiling))
 }
 
@@ -230,7 +237,13 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 	// least minMeasure, at most successWindow back), so that a storm of
 	// throttles converges in one or two cuts instead of trusting a second
 	// that was served at an older, higher limit.
-	w := min(max(now.Sub(c.lastCut), minMeasure), successWindow)
+	from := c.lastCut
+	if c.succ.count(now.Add(-successWindow)) < minSamples && c.busySince.After(from) {
+		// Too few successes in the last second to say the account is
+		// slow: count since the scheduler got busy instead.
+		from = c.busySince
+	}
+	w := min(max(now.Sub(from), minMeasure), successWindow)
 	measured := float64(c.succ.count(now.Add(-w))) / w.Seconds()
 	base := measured
 	if c.limited {

@@ -124,8 +124,8 @@ func (s *Scheduler) Acquire(ctx context.Context) (*Permit, error) {
 
 // enqueueLocked queues a call of op and grants what fits.
 func (s *Scheduler) enqueueLocked(op providers.Operation, now time.Time) *waiter {
-	if !s.idleSince.IsZero() && now.Sub(s.idleSince) >= idleRestart {
-		s.ctl.restart()
+	if s.arrivals == 0 || !s.idleSince.IsZero() && now.Sub(s.idleSince) >= idleRestart {
+		s.ctl.restart(now)
 	}
 	s.idleSince = time.Time{}
 	s.arrivals++
