@@ -13,9 +13,8 @@ const (
 	successWindow = time.Second
 	// minMeasure is the shortest window the granted rate is measured on.
 	minMeasure = 200 * time.Millisecond
-	// minSamples: with fewer successes in the last second, the granted
-	// rate is measured since the scheduler got busy.
-	minSamples = 10
+	// minSamples is the fewest successes the granted rate is measured on.
+	minSamples = 8
 	// beta is the share of the measured rate kept after a throttle.
 	beta = 0.8
 	// plateau is the rate-bound time after a throttle it takes to climb
@@ -233,29 +232,44 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 			return false
 		}
 	}
-	// The rate the account granted: the successes since the last cut (at
-	// least minMeasure, at most successWindow back), so that a storm of
-	// throttles converges in one or two cuts instead of trusting a second
-	// that was served at an older, higher limit.
-	from := c.lastCut
-	if c.succ.count(now.Add(-successWindow)) < minSamples && c.busySince.After(from) {
+	// The rate the account granted: the successes of the last second, or
+	// only those since the last cut if it is more recent (so that a storm
+	// of throttles converges in a few cuts instead of trusting successes
+	// served at an older, higher limit). With too few of them to measure
+	// a rate, a storm is halving the pace.
+	from := now.Add(-successWindow)
+	switch {
+	case c.lastCut.After(from):
+		from = c.lastCut
+	case c.succ.count(from) < minSamples && c.busySince.After(from):
 		// Too few successes in the last second to say the account is
 		// slow: count since the scheduler got busy instead.
 		from = c.busySince
 	}
-	w := min(max(now.Sub(from), minMeasure), successWindow)
-	measured := float64(c.succ.count(now.Add(-w))) / w.Seconds()
-	base := measured
-	if c.limited {
-		base = min(measured, c.rate)
+	n := c.succ.count(from)
+	var base float64
+	switch {
+	case !c.limited:
+		base = float64(n) / max(now.Sub(from), minMeasure).Seconds()
+	case n < minSamples:
+		base = c.rate / 2 / beta
+	default:
+		base = min(float64(n)/now.Sub(from).Seconds(), c.rate)
 	}
 	base = max(base, minRate)
 	if burstCall {
 		c.burstTime = max(minBurstTime, c.burstTime/2)
 	}
-	if !c.lastCut.IsZero() && now.Sub(c.lastCut) < plateau {
-		c.streak++
-	} else {
+	switch {
+	case !c.lastCut.IsZero() && now.Sub(c.lastCut) < plateau:
+		// A cut soon after the last one. If most of this epoch's answers
+		// were throttles, the last cut was not deep enough (a storm
+		// converging); if most were successes, the throttles come
+		// whatever the pace.
+		if c.epochSucc >= c.epochThr {
+			c.streak++
+		}
+	default:
 		c.streak = 0
 		c.beforeStreak = pace{limited: c.limited, rate: c.rate, lastMax: c.lastMax}
 	}

@@ -112,7 +112,7 @@ func (d *Driver) Info() providers.DriverInfo {
 			{Name: fieldSTSEndpoint, Type: providers.TypeString, Description: "Override of the Secure Token Service base URL (default: the site's https://sts.apigw.<site domain>)."},
 			{Name: fieldSubAccountEndpoint, Type: providers.TypeString, Description: "Override of the Sub Account API base URL (default: the site's https://subaccount.apigw.<site domain>)."},
 			{Name: fieldRequestTimeout, Type: providers.TypeDuration, Default: defaultRequestTimeout, Description: "Timeout of one HTTP request to Ncloud (each retry gets its own)."},
-			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of an idempotent call answered 429 or 5xx (jittered backoff); 0 disables them."},
+			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of an idempotent call answered 5xx (jittered backoff) or 429 (paced by the call scheduler; up to 10 of these do not count); 0 disables them."},
 			{Name: fieldRootSubAccountID, Type: providers.TypeString, Description: "Sub account id (UUID) that owns access_key; needed by rotate-root when the caller-identity API cannot tell it."},
 		},
 		CredentialTypes: []providers.CredentialType{
