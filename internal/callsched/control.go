@@ -30,13 +30,13 @@ const (
 	// not throttled. A burst that is throttled halves it.
 	maxBurstTime = time.Second
 	minBurstTime = 50 * time.Millisecond
-	// initialWindow is the concurrency limit at the start and after an
+	// defaultInitialWindow is the concurrency limit at the start and after an
 	// idle moment (capped by the ceiling): it grows each round trip while
 	// calls succeed and at least half of it is used (TCP's slow start and
 	// restart after idle, RFC 5681 and RFC 7661), so that a burst into an
 	// account that is already at its limit is refused a few calls, not
 	// hundreds. It is also the lowest the limit drops to after a throttle.
-	initialWindow = 16
+	defaultInitialWindow = 16
 	// growth is how much each success that used the window widens it:
 	// 0.5 makes it grow by half each round trip, so that the burst that
 	// finds an account's limit overshoots it by a third of a window.
@@ -54,7 +54,7 @@ const (
 	noiseThrottles = 3
 	noiseClean     = 50
 	// idleRestart is how long the scheduler must have had nothing in
-	// flight or waiting for its window to restart at initialWindow.
+	// flight or waiting for its window to restart at its initial size.
 	idleRestart = time.Second
 )
 
@@ -74,6 +74,7 @@ const (
 //   - Each success widens the window by one, up to the ceiling.
 type controller struct {
 	ceiling int
+	initial float64 // the window at the start and after an idle moment
 	window  float64
 
 	limited bool
@@ -112,8 +113,8 @@ type controller struct {
 	throttles, cuts uint64
 }
 
-func newController(ceiling int) *controller {
-	return &controller{ceiling: ceiling, window: min(initialWindow, float64(ceiling)), burstTime: maxBurstTime}
+func newController(ceiling, initial int) *controller {
+	return &controller{ceiling: ceiling, initial: min(float64(initial), float64(ceiling)), window: min(float64(initial), float64(ceiling)), burstTime: maxBurstTime}
 }
 
 // pace is the rate part of the controller's state.
@@ -125,7 +126,7 @@ type pace struct {
 // restart brings the window back to its initial size after an idle moment.
 func (c *controller) restart(now time.Time) {
 	c.busySince = now
-	c.window = min(c.window, initialWindow, float64(c.ceiling))
+	c.window = min(c.window, c.initial)
 }
 
 // limit is the number of calls that may be in flight.
@@ -291,7 +292,7 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 	if !c.boundSince.IsZero() {
 		c.boundSince = now
 	}
-	c.window = max(min(initialWindow, float64(c.ceiling)), min(c.window, float64(inFlight+1))/2)
+	c.window = max(c.initial, min(c.window, float64(inFlight+1))/2)
 	c.epoch++
 	c.epochSucc, c.epochThr = 0, 0
 	c.cuts++

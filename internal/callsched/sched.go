@@ -29,6 +29,11 @@ const (
 type Config struct {
 	// Ceiling is the most calls in flight at once; at least 1.
 	Ceiling int
+	// InitialWindow is the concurrency limit at the start and after an
+	// idle second, and the lowest it drops to after a throttle; 0 is 16.
+	// Capped by Ceiling. A cloud that serves a request from memory and
+	// rarely rate-limits may start at the ceiling.
+	InitialWindow int
 	// Name names the scheduler in log lines (e.g. "aws iam").
 	Name string
 	// Logger receives a line when the account first throttles and when the
@@ -66,13 +71,16 @@ func New(cfg Config) *Scheduler {
 	if cfg.Ceiling < 1 {
 		cfg.Ceiling = 1
 	}
+	if cfg.InitialWindow < 1 {
+		cfg.InitialWindow = defaultInitialWindow
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = realClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	return &Scheduler{name: cfg.Name, log: cfg.Logger, clock: cfg.Clock, ctl: newController(cfg.Ceiling), q: newFairQueue()}
+	return &Scheduler{name: cfg.Name, log: cfg.Logger, clock: cfg.Clock, ctl: newController(cfg.Ceiling, cfg.InitialWindow), q: newFairQueue()}
 }
 
 // Permit is the right to make one call. Done must be called exactly once

@@ -69,17 +69,20 @@ func (h *harness) finish(ws []*waiter, o Outcome) {
 
 func TestInitialWindowAndCeiling(t *testing.T) {
 	cases := []struct {
-		name    string
-		ceiling int
-		want    int
+		name             string
+		ceiling, initial int
+		want             int
 	}{
-		{"ceiling 1", 1, 1},
-		{"ceiling below the initial window", 5, 5},
-		{"initial window", 512, initialWindow},
+		{"ceiling 1", 1, 0, 1},
+		{"ceiling below the initial window", 5, 0, 5},
+		{"default initial window", 512, 0, defaultInitialWindow},
+		{"initial window set", 512, 100, 100},
+		{"initial window over the ceiling", 64, 100, 64},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.ceiling)
+			h.s = New(Config{Ceiling: tc.ceiling, InitialWindow: tc.initial, Clock: h.clk})
 			h.push(h.op(providers.OpIssue), 100)
 			require.Len(t, h.granted(), tc.want)
 			require.Equal(t, tc.want, h.s.Stats().InFlight)
@@ -152,7 +155,7 @@ func TestWindowGrowsWhileCallsSucceedAndRestartsAfterIdle(t *testing.T) {
 	// ...and after a second with nothing to do it starts small again.
 	h.clk.Advance(idleRestart)
 	h.push(h.op(providers.OpIssue), 50)
-	require.Len(t, h.granted(), initialWindow)
+	require.Len(t, h.granted(), defaultInitialWindow)
 }
 
 // throttleRound grants what the scheduler allows, throttles all of it
@@ -187,7 +190,7 @@ func TestSlowsDownOnThrottling(t *testing.T) {
 	require.EqualValues(t, 1, st.Cuts, "throttles of calls sent before the cut do not cut again")
 	require.EqualValues(t, refused, st.Throttles)
 	require.InDelta(t, beta*float64(served), st.Rate, 0.01, "rate = beta × successes of the last second")
-	require.Equal(t, max(initialWindow, window/2), st.Concurrency, "the window halves")
+	require.Equal(t, max(defaultInitialWindow, window/2), st.Concurrency, "the window halves")
 
 	// From now on the calls are paced: over the next second about Rate
 	// calls go out (the bucket starts empty after a cut), not the window's
