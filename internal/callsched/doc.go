@@ -10,10 +10,11 @@
 //
 // Three parts:
 //
-//   - A concurrency window: 16 calls in flight at the start and after an
-//     idle second, growing by half each round trip while calls succeed
-//     and at least half of it is used, up to the operator's ceiling;
-//     halved (not under 16) when the pace is cut. It never exceeds the
+//   - A concurrency window: 64 calls in flight at the start and after an
+//     idle second (Config.InitialWindow), growing by half each round trip
+//     while calls succeed and at least half of it is used, up to the
+//     operator's ceiling; halved (not under its initial size) when the
+//     pace is cut. It never exceeds the
 //     ceiling, and a burst into an account already at its limit is refused
 //     a fraction of a window instead of all of it.
 //   - An adaptive token bucket, off until the account first throttles a

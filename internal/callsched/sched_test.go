@@ -128,6 +128,7 @@ func TestNeverExceedsCeiling(t *testing.T) {
 
 func TestWindowGrowsWhileCallsSucceedAndRestartsAfterIdle(t *testing.T) {
 	h := newHarness(t, 100)
+	h.s = New(Config{Ceiling: 100, InitialWindow: 16, Clock: h.clk})
 	op := h.op(providers.OpIssue)
 	h.push(op, 1000)
 	var rounds []int
@@ -155,7 +156,7 @@ func TestWindowGrowsWhileCallsSucceedAndRestartsAfterIdle(t *testing.T) {
 	// ...and after a second with nothing to do it starts small again.
 	h.clk.Advance(idleRestart)
 	h.push(h.op(providers.OpIssue), 50)
-	require.Len(t, h.granted(), defaultInitialWindow)
+	require.Len(t, h.granted(), 16)
 }
 
 // throttleRound grants what the scheduler allows, throttles all of it
