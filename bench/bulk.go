@@ -12,8 +12,9 @@ import (
 
 // bulkResult is the bulk case: Leases IAM users per engine, each engine on
 // its own emulated account with the same request-rate limit, emptied by an
-// asynchronous `vault lease revoke -prefix` of the role, both started at
-// the same moment.
+// asynchronous `vault lease revoke -prefix` of the role; the plugin's
+// first, then the builtin engine's, so that each has all of Vault's
+// revocation workers.
 type bulkResult struct {
 	Leases       int     `json:"leases"`
 	RateLimitRPS float64 `json:"rate_limit_rps"`
@@ -26,9 +27,6 @@ type bulkResult struct {
 	CapS    float64  `json:"cap_s"`
 	Ours    bulkSide `json:"multicloud"`
 	Builtin bulkSide `json:"builtin"`
-	// Series are the IAM users left on each account, sampled every half
-	// second from the start of the revokes.
-	Series []bulkPoint `json:"series"`
 	// RSSBeforeMB is the plugin process's resident memory before the bulk
 	// case's leases were issued (after every other phase). LiveLeases is
 	// how many leases the plugin held when RSSLiveMB was read (the bulk
@@ -61,13 +59,17 @@ type bulkSide struct {
 	Irrevocable int `json:"irrevocable"`
 	// Calls is the IAM calls of the revokes (throttled ones included).
 	Calls int `json:"calls"`
+	// Series are the IAM users left, sampled every half second from the
+	// revoke -prefix (the plot draws them all); SeriesJSON, written to
+	// results.json, keeps one sample in four and the one that reached 0.
+	Series     []bulkPoint `json:"-"`
+	SeriesJSON []bulkPoint `json:"series,omitempty"`
 }
 
 // bulkPoint is one sample of the objects left.
 type bulkPoint struct {
-	TS      float64 `json:"t_s"`
-	Ours    int     `json:"multicloud"`
-	Builtin int     `json:"builtin"`
+	TS   float64 `json:"t_s"`
+	Left int     `json:"left"`
 }
 
 // bulkChunk is how many issues of the bulk case run at once.
@@ -82,13 +84,13 @@ func (b *bench) bulkCase(ctx context.Context, o options) (*bulkResult, error) {
 	res.Ours = bulkSide{Engine: awsBulkOurs.Name, Prefix: credsPrefix(awsBulkOurs)}
 	res.Builtin = bulkSide{Engine: awsBulkBuiltin.Name, Prefix: credsPrefix(awsBulkBuiltin)}
 	noLimit := emulator.Faults{LatencyMS: o.prefixLatencyMS}
-	for _, a := range []admin{c.bulkOurs.admin, c.bulkBuiltin.admin, c.main.admin} {
+	for _, a := range []admin{c.bulkOurs.admin, c.bulkBuiltin.admin, c.keep.admin} {
 		if err := a.setFaults(ctx, noLimit); err != nil {
 			return nil, err
 		}
 	}
 	base := map[*awsCloud]int{}
-	for _, a := range []*awsCloud{&c.bulkOurs, &c.bulkBuiltin, &c.main} {
+	for _, a := range []*awsCloud{&c.bulkOurs, &c.bulkBuiltin, &c.keep} {
 		st, err := a.admin.state(ctx)
 		if err != nil {
 			return nil, err
@@ -100,12 +102,12 @@ func (b *bench) bulkCase(ctx context.Context, o options) (*bulkResult, error) {
 		res.RSSBeforeMB = mb(rss)
 	}
 	// The leases: the bulk role on both sides, and more of the plugin's on
-	// the main account, all issued without a rate limit.
+	// a third account, all issued without a rate limit.
 	for _, x := range []struct {
 		e    engine
 		n    int
 		errs *int
-	}{{awsBulkOurs, o.prefixLeases, &res.Ours.IssueErrors}, {awsBulkBuiltin, o.prefixLeases, &res.Builtin.IssueErrors}, {awsOurs, o.keepLeases, nil}} {
+	}{{awsBulkOurs, o.prefixLeases, &res.Ours.IssueErrors}, {awsBulkBuiltin, o.prefixLeases, &res.Builtin.IssueErrors}, {awsKeepOurs, o.keepLeases, nil}} {
 		n, err := b.issueMany(ctx, x.e, x.n)
 		if err != nil {
 			return nil, err
@@ -125,54 +127,68 @@ func (b *bench) bulkCase(ctx context.Context, o options) (*bulkResult, error) {
 	}
 
 	limited := emulator.Faults{LatencyMS: o.prefixLatencyMS, RateLimitRPS: o.prefixRate}
-	c0 := map[*awsCloud]emulator.CallReport{}
-	for _, a := range []*awsCloud{&c.bulkOurs, &c.bulkBuiltin} {
-		if err := a.admin.setFaults(ctx, limited); err != nil {
-			return nil, err
-		}
-		r, err := a.admin.calls(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c0[a] = r
-	}
-	start := time.Now()
-	for _, side := range []*bulkSide{&res.Ours, &res.Builtin} {
-		if err := b.revokePrefix(ctx, side.Prefix); err != nil {
-			return nil, err
-		}
-	}
-	if err := b.watchBulk(ctx, res, base, start, o.builtinCap); err != nil {
-		return nil, err
-	}
 	for _, x := range []struct {
 		a    *awsCloud
 		side *bulkSide
-	}{{&c.bulkOurs, &res.Ours}, {&c.bulkBuiltin, &res.Builtin}} {
-		r, err := x.a.admin.calls(ctx)
+		rss  bool
+	}{{&c.bulkOurs, &res.Ours, true}, {&c.bulkBuiltin, &res.Builtin, false}} {
+		if err := x.a.admin.setFaults(ctx, limited); err != nil {
+			return nil, err
+		}
+		c0, err := x.a.admin.calls(ctx)
 		if err != nil {
 			return nil, err
 		}
-		x.side.Calls = r.Total - c0[x.a].Total
+		start := time.Now()
+		if err := b.revokePrefix(ctx, x.side.Prefix); err != nil {
+			return nil, err
+		}
+		onSample := func() {}
+		if x.rss {
+			onSample = func() {
+				if rss, err := b.s.pluginRSS(); err == nil {
+					res.RSSRevokeMaxMB = max(res.RSSRevokeMaxMB, mb(rss))
+				}
+			}
+		}
+		if err := b.watchSide(ctx, x.a, base[x.a], x.side, start, o.builtinCap, onSample); err != nil {
+			return nil, err
+		}
+		x.side.SeriesJSON = thin(x.side.Series, 4)
+		c1, err := x.a.admin.calls(ctx)
+		if err != nil {
+			return nil, err
+		}
+		x.side.Calls = c1.Total - c0.Total
+		// Vault deletes a lease right after the revoke that emptied its user.
+		time.Sleep(time.Second)
+		if err := b.leasesLeft(ctx, x.side); err != nil {
+			return nil, err
+		}
+		fmt.Printf("   %-10s %s (floor %.0fs), %d calls, %d users / %d leases left, %d irrevocable\n",
+			x.side.Engine+":", emptyText(*x.side), res.FloorS, x.side.Calls, x.side.UsersLeft, x.side.LeasesLeft, x.side.Irrevocable)
 	}
-	// Vault deletes a lease right after the revoke that emptied its user.
-	time.Sleep(time.Second)
-	if err := b.leasesLeft(ctx, &res.Ours, &res.Builtin); err != nil {
-		return nil, err
-	}
-	fmt.Printf("   multicloud: empty after %.1fs (floor %.0fs), %d calls, %d users / %d leases left, %d irrevocable; plugin RSS %.1f MB with %d live leases, at most %.1f MB while revoking\n",
-		res.Ours.EmptyS, res.FloorS, res.Ours.Calls, res.Ours.UsersLeft, res.Ours.LeasesLeft, res.Ours.Irrevocable, res.RSSLiveMB, res.LiveLeases, res.RSSRevokeMaxMB)
-	fmt.Printf("   builtin:    %s, %d calls, %d users / %d leases left, %d irrevocable\n",
-		emptyText(res.Builtin), res.Builtin.Calls, res.Builtin.UsersLeft, res.Builtin.LeasesLeft, res.Builtin.Irrevocable)
+	fmt.Printf("   plugin RSS %.1f MB before, %.1f MB with %d live leases, at most %.1f MB while revoking\n", res.RSSBeforeMB, res.RSSLiveMB, res.LiveLeases, res.RSSRevokeMaxMB)
 
 	if o.keepLeases > 0 {
-		keep, err := b.cleanKeep(ctx, base[&c.main])
+		keep, err := b.cleanKeep(ctx, base[&c.keep])
 		if err != nil {
 			return nil, err
 		}
 		res.Keep = keep
 	}
 	return res, nil
+}
+
+// thin keeps every k-th point and the last.
+func thin(ps []bulkPoint, k int) []bulkPoint {
+	var out []bulkPoint
+	for i, p := range ps {
+		if i%k == 0 || i == len(ps)-1 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // issueMany issues n credentials of e, bulkChunk at a time, and returns
@@ -197,44 +213,23 @@ func (b *bench) issueMany(ctx context.Context, e engine, n int) (int, error) {
 	return ok, nil
 }
 
-// watchBulk samples both accounts every half second until the plugin's
-// is empty and the builtin engine's is empty or the cap has passed.
-func (b *bench) watchBulk(ctx context.Context, res *bulkResult, base map[*awsCloud]int, start time.Time, limit time.Duration) error {
-	c := b.clouds
+// watchSide samples an account every half second until it holds none of
+// the leases' users or limit has passed, and calls onSample each time.
+func (b *bench) watchSide(ctx context.Context, a *awsCloud, base int, side *bulkSide, start time.Time, limit time.Duration, onSample func()) error {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		now := time.Since(start)
-		ours, err := c.bulkOurs.admin.state(ctx)
+		st, err := a.admin.state(ctx)
 		if err != nil {
 			return err
 		}
-		builtin, err := c.bulkBuiltin.admin.state(ctx)
-		if err != nil {
-			return err
-		}
-		p := bulkPoint{TS: round1(now.Seconds()), Ours: ours["users"] - base[&c.bulkOurs], Builtin: builtin["users"] - base[&c.bulkBuiltin]}
-		res.Series = append(res.Series, p)
-		if rss, err := b.s.pluginRSS(); err == nil {
-			res.RSSRevokeMaxMB = max(res.RSSRevokeMaxMB, mb(rss))
-		}
-		for _, x := range []struct {
-			side *bulkSide
-			left int
-		}{{&res.Ours, p.Ours}, {&res.Builtin, p.Builtin}} {
-			x.side.UsersLeft = x.left
-			if x.left <= 0 && !x.side.Reached {
-				x.side.Reached, x.side.EmptyS = true, p.TS
-			}
-		}
-		if res.Ours.Reached && (res.Builtin.Reached || now >= limit) {
-			if !res.Builtin.Reached {
-				res.Builtin.EmptyS = round1(now.Seconds())
-			}
-			return nil
-		}
-		if !res.Ours.Reached && now >= limit+2*time.Minute {
-			res.Ours.EmptyS = round1(now.Seconds())
+		p := bulkPoint{TS: round1(now.Seconds()), Left: st["users"] - base}
+		side.Series = append(side.Series, p)
+		side.UsersLeft = p.Left
+		onSample()
+		if p.Left <= 0 || now >= limit {
+			side.Reached, side.EmptyS = p.Left <= 0, p.TS
 			return nil
 		}
 		select {
@@ -296,8 +291,8 @@ func (b *bench) irrevocable(ctx context.Context) ([]string, error) {
 // cleanKeep revokes the plugin's other leases (no rate limit) and waits
 // at most two minutes for their users to go.
 func (b *bench) cleanKeep(ctx context.Context, baseUsers int) (*bulkSide, error) {
-	side := &bulkSide{Engine: awsOurs.Name, Prefix: credsPrefix(awsOurs)}
-	c0, err := b.clouds.main.admin.calls(ctx)
+	side := &bulkSide{Engine: awsKeepOurs.Name, Prefix: credsPrefix(awsKeepOurs)}
+	c0, err := b.clouds.keep.admin.calls(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +301,7 @@ func (b *bench) cleanKeep(ctx context.Context, baseUsers int) (*bulkSide, error)
 		return nil, err
 	}
 	for {
-		st, err := b.clouds.main.admin.state(ctx)
+		st, err := b.clouds.keep.admin.state(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -321,7 +316,7 @@ func (b *bench) cleanKeep(ctx context.Context, baseUsers int) (*bulkSide, error)
 			return nil, ctx.Err()
 		}
 	}
-	c1, err := b.clouds.main.admin.calls(ctx)
+	c1, err := b.clouds.keep.admin.calls(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -37,17 +37,19 @@ type nomadCloud struct {
 // measured against; truncated answers List* calls with pages of 2 items
 // (bin/cloud-emulator's page size), for the truncated-page case;
 // bulkOurs and bulkBuiltin are the accounts of the bulk case, one per
-// engine, so that each has the account's whole rate limit.
+// engine, so that each has the account's whole rate limit; keep holds the
+// plugin's other live leases during the bulk case.
 type clouds struct {
 	main, truncated       awsCloud
 	bulkOurs, bulkBuiltin awsCloud
+	keep                  awsCloud
 	nomad                 nomadCloud
 	servers               []*http.Server
 }
 
 // admins are the admin endpoints of every emulator.
 func (c *clouds) admins() []admin {
-	return []admin{c.main.admin, c.truncated.admin, c.bulkOurs.admin, c.bulkBuiltin.admin, c.nomad.admin}
+	return []admin{c.main.admin, c.truncated.admin, c.bulkOurs.admin, c.bulkBuiltin.admin, c.keep.admin, c.nomad.admin}
 }
 
 // startClouds serves the emulators on 127.0.0.1. pageSize is the most
@@ -57,7 +59,7 @@ func startClouds(pageSize int, m *masker) (*clouds, error) {
 	for _, x := range []struct {
 		dst  *awsCloud
 		size int
-	}{{&c.main, pageSize}, {&c.truncated, 2}, {&c.bulkOurs, pageSize}, {&c.bulkBuiltin, pageSize}} {
+	}{{&c.main, pageSize}, {&c.truncated, 2}, {&c.bulkOurs, pageSize}, {&c.bulkBuiltin, pageSize}, {&c.keep, pageSize}} {
 		srv := awstest.New(awstest.Options{PageSize: x.size})
 		url, err := c.serve(srv)
 		if err != nil {

@@ -118,7 +118,7 @@ func renderReport(r *results, plotPath string) string {
 	w("- **Dev mode storage is in memory.** With Raft or Consul each storage write (lease, WAL) costs a disk or network round trip on both sides; this plugin writes a WAL entry per issue as the builtin aws engine does, the builtin nomad engine writes none.\n")
 	w("- **Medians of %d runs** for the phases; the bulk case runs once. Expect a few percent of noise between runs.\n", set.Runs)
 	if r.Bulk != nil {
-		w("- **The bulk case runs both engines at the same moment** on two emulated accounts with the same limit, so they share Vault's revocation workers (fair-shared between mounts) and the CPUs; the builtin engine's wait is capped at %.0f s, and what it left then is reported, not waited for. ", r.Bulk.CapS)
+		w("- **The bulk case runs the two engines one after the other**, each on its own emulated account with the same limit and with all of Vault's revocation workers; the builtin engine's wait is capped at %.0f s, and what it left then is reported, not waited for. ", r.Bulk.CapS)
 		w("Vault retries a failed revoke with a growing backoff (about 20 s, 40 s, 80 s, ...) and marks the lease irrevocable after 6 attempts.\n")
 	}
 	return b.String()

@@ -23,7 +23,7 @@ func targetsTable(b *strings.Builder, ts []targetCheck) {
 
 // bulkSection writes the bulk case's numbers.
 func bulkSection(b *strings.Builder, bk *bulkResult) {
-	fmt.Fprintf(b, "Each engine held %d IAM users of the bench role on its own emulated account (%d ms per call, %g requests/s, burst %g); `vault lease revoke -prefix <mount>/creds/.../bench` (asynchronous) started on both at once. ",
+	fmt.Fprintf(b, "Each engine held %d IAM users of the bench role on its own emulated account (%d ms per call, %g requests/s, burst %g); `vault lease revoke -prefix <mount>/creds/.../bench` (asynchronous) emptied the plugin's account, then the builtin engine's (each alone, with all of Vault's revocation workers). ",
 		bk.Leases, bk.LatencyMS, bk.RateLimitRPS, max(1, bk.RateLimitRPS))
 	fmt.Fprintf(b, "The revokes need %d IAM calls, so no engine can empty its account in less than %.0f s. The objects left were read every half second.\n\n", bk.CallsNeeded, bk.FloorS)
 	b.WriteString("| engine | account empty after | / floor | IAM calls (needed) | users left | leases left in Vault | irrevocable |\n|---|--:|--:|--:|--:|--:|--:|\n")
@@ -36,7 +36,7 @@ func bulkSection(b *strings.Builder, bk *bulkResult) {
 	}
 	fmt.Fprintf(b, "\nThe plugin process's resident memory (VmRSS): %.1f MB before these leases were issued, %.1f MB with %d live leases", bk.RSSBeforeMB, bk.RSSLiveMB, bk.LiveLeases)
 	if bk.KeepLeases > 0 {
-		fmt.Fprintf(b, " (the %d above and %d more on the main account)", bk.Leases, bk.KeepLeases)
+		fmt.Fprintf(b, " (the %d above and %d more on a third account)", bk.Leases, bk.KeepLeases)
 	}
 	fmt.Fprintf(b, ", at most %.1f MB while revoking.", bk.RSSRevokeMaxMB)
 	if k := bk.Keep; k != nil {

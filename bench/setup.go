@@ -34,6 +34,7 @@ var (
 	awsOursP2      = engine{Name: "multicloud", Creds: "multicloud/creds/aws-p2/bench"}
 	awsBulkBuiltin = engine{Name: "builtin", Creds: "aws-builtin-bulk/creds/bench"}
 	awsBulkOurs    = engine{Name: "multicloud", Creds: "multicloud/creds/aws-bulk/bench"}
+	awsKeepOurs    = engine{Name: "multicloud", Creds: "multicloud/creds/aws-keep/bench"}
 	nomadBuiltin   = engine{Name: "builtin", Creds: "nomad-builtin/creds/bench"}
 	nomadOurs      = engine{Name: "multicloud", Creds: "multicloud/creds/nomad/bench"}
 	awsEngines     = []engine{awsBuiltin, awsOurs}
@@ -45,8 +46,9 @@ var (
 // truncated-page and the builtin's bulk account) and nomad engines and the
 // plugin, creates the IAM groups and the Nomad policy in the emulators, and
 // configures the same role on every side. The plugin's AWS instances are
-// aws (main account), aws-p2 (truncated pages) and aws-bulk (its bulk
-// account), all with the driver's defaults.
+// aws (main account), aws-p2 (truncated pages), aws-bulk (its bulk
+// account) and aws-keep (its other leases in the bulk case), all with the
+// driver's defaults.
 func setup(ctx context.Context, s *stack, c *clouds) error {
 	for _, m := range []struct{ path, typ string }{
 		{"aws-builtin", "aws"}, {"aws-builtin-p2", "aws"}, {"aws-builtin-bulk", "aws"}, {"nomad-builtin", "nomad"}, {"multicloud", pluginName},
@@ -55,7 +57,7 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 			return fmt.Errorf("enable %s (%s): %s", m.path, m.typ, s.masker.mask(err.Error()))
 		}
 	}
-	for _, a := range []awsCloud{c.main, c.truncated, c.bulkOurs, c.bulkBuiltin} {
+	for _, a := range []awsCloud{c.main, c.truncated, c.bulkOurs, c.bulkBuiltin, c.keep} {
 		if err := a.createGroups(ctx, benchGroups...); err != nil {
 			return err
 		}
@@ -74,6 +76,8 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 	p2["driver"] = "aws"
 	bulk := awsConfig(c.bulkOurs)
 	bulk["driver"] = "aws"
+	keep := awsConfig(c.keep)
+	keep["driver"] = "aws"
 	writes := []struct {
 		path string
 		data map[string]any
@@ -90,6 +94,8 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 		{"aws-builtin-bulk/roles/bench", role},
 		{"multicloud/config/aws-bulk", bulk},
 		{"multicloud/roles/aws-bulk/bench", role},
+		{"multicloud/config/aws-keep", keep},
+		{"multicloud/roles/aws-keep/bench", role},
 		{"nomad-builtin/config/access", map[string]any{"address": c.nomad.url, "token": c.nomad.token}},
 		{"nomad-builtin/role/bench", map[string]any{"policies": []string{benchNomadPolicy}}},
 		{"multicloud/config/nomad", map[string]any{"address": c.nomad.url, "token": c.nomad.token}},

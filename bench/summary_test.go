@@ -102,8 +102,8 @@ func TestParseFlagsQuick(t *testing.T) {
 
 func TestRenderPlot(t *testing.T) {
 	bk := &bulkResult{Leases: 10, RateLimitRPS: 50, FloorS: 1.6,
-		Ours: bulkSide{Reached: true, EmptyS: 1}, Builtin: bulkSide{EmptyS: 2, UsersLeft: 3},
-		Series: []bulkPoint{{0, 10, 10}, {1, 0, 6}, {2, 0, 3}}}
+		Ours:    bulkSide{Reached: true, EmptyS: 1, Series: []bulkPoint{{0, 10}, {1, 0}}},
+		Builtin: bulkSide{EmptyS: 2, UsersLeft: 3, Series: []bulkPoint{{0, 10}, {1, 6}, {2, 3}}}}
 	svg := renderPlot(bk)
 	if strings.Count(svg, "<polyline") != 2 || !strings.Contains(svg, "floor 2 s") || !strings.Contains(svg, "3 left at 2 s") {
 		t.Errorf("plot lacks a series, the floor or the legend:\n%s", svg)
@@ -114,6 +114,20 @@ func TestRenderPlot(t *testing.T) {
 	for _, c := range []struct{ span, want float64 }{{80, 10}, {480, 100}, {400, 50}, {16, 2}} {
 		if got := niceStep(c.span, 8); got != c.want {
 			t.Errorf("niceStep(%v) = %v, want %v", c.span, got, c.want)
+		}
+	}
+}
+
+func TestThin(t *testing.T) {
+	ps := []bulkPoint{{0, 5}, {1, 3}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {6, 0}}
+	got := thin(ps, 4)
+	want := []float64{0, 4, 6}
+	if len(got) != len(want) {
+		t.Fatalf("thin = %v", got)
+	}
+	for i, p := range got {
+		if p.TS != want[i] {
+			t.Fatalf("thin = %v, want the points at %v", got, want)
 		}
 	}
 }

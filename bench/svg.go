@@ -18,12 +18,16 @@ func renderPlot(bk *bulkResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
-	if bk == nil || len(bk.Series) == 0 {
+	if bk == nil || len(bk.Ours.Series) == 0 {
 		b.WriteString(`<text x="20" y="40">No bulk case in this run.</text></svg>` + "\n")
 		return b.String()
 	}
-	maxT := bk.Series[len(bk.Series)-1].TS
-	maxT = math.Max(maxT, bk.FloorS*1.1)
+	maxT := bk.FloorS * 1.1
+	for _, s := range [][]bulkPoint{bk.Ours.Series, bk.Builtin.Series} {
+		if len(s) > 0 {
+			maxT = math.Max(maxT, s[len(s)-1].TS)
+		}
+	}
 	maxY := float64(bk.Leases)
 	pw, ph := float64(w-left-right), float64(h-top-bottom)
 	x := func(t float64) float64 { return float64(left) + t/maxT*pw }
@@ -43,23 +47,19 @@ func renderPlot(bk *bulkResult) string {
 	}
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, h-bottom, w-right, h-bottom)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, top, left, h-bottom)
-	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">seconds since revoke -prefix</text>`+"\n", float64(left)+pw/2, h-12)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">seconds since that engine's revoke -prefix (run one after the other)</text>`+"\n", float64(left)+pw/2, h-12)
 	fmt.Fprintf(&b, `<text x="16" y="%.1f" text-anchor="middle" transform="rotate(-90 16 %.1f)">IAM users left</text>`+"\n", float64(top)+ph/2, float64(top)+ph/2)
 	// The floor.
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555" stroke-dasharray="5,4"/>`+"\n", x(bk.FloorS), top, x(bk.FloorS), h-bottom)
 	fmt.Fprintf(&b, `<text x="%.1f" y="%d" fill="#555">floor %.0f s</text>`+"\n", x(bk.FloorS)+4, top+12, bk.FloorS)
 	// The series.
 	for _, s := range []struct {
-		name, color string
-		v           func(bulkPoint) int
-		side        bulkSide
-	}{
-		{"multicloud", "#1f77b4", func(p bulkPoint) int { return p.Ours }, bk.Ours},
-		{"builtin", "#d62728", func(p bulkPoint) int { return p.Builtin }, bk.Builtin},
-	} {
+		color string
+		side  bulkSide
+	}{{"#1f77b4", bk.Ours}, {"#d62728", bk.Builtin}} {
 		var pts []string
-		for _, p := range bk.Series {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.TS), y(float64(s.v(p)))))
+		for _, p := range s.side.Series {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.TS), y(float64(p.Left))))
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", s.color, strings.Join(pts, " "))
 	}

@@ -22,8 +22,8 @@ import (
 // workloads: the AWS driver before this package (10 calls in flight,
 // full-jitter backoff on throttles), the AWS SDK's retry.AdaptiveMode
 // (CUBIC attempt rate limit, one per account) and this Scheduler. It takes
-// about 3 minutes, so it runs only with CALLSCHED_COMPARE=1; its table is
-// quoted in docs/benchmarks.md.
+// about 4 minutes, so it runs only with CALLSCHED_COMPARE=1; its table is
+// quoted in doc.go.
 func TestCompareWithSDKAdaptiveMode(t *testing.T) {
 	if os.Getenv("CALLSCHED_COMPARE") == "" {
 		t.Skip("set CALLSCHED_COMPARE=1 (about 3 minutes)")

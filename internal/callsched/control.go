@@ -24,12 +24,17 @@ const (
 	// minRate is the slowest pace, in calls per second (as the AWS SDK's
 	// adaptive retry mode).
 	minRate = 0.5
+	// maxRate bounds the climb (no arithmetic with infinities): a million
+	// calls per second is no limit.
+	maxRate = 1e6
 	// maxBurstTime and minBurstTime bound the client-side bucket's
 	// capacity, in seconds of the learned rate: after an idle moment the
 	// account's own bucket has refilled, and a burst of what it holds is
-	// not throttled. A burst that is throttled halves it.
+	// not throttled. A burst that is throttled shrinks it by burstShrink;
+	// each call of a burst that goes through grows it by one call.
 	maxBurstTime = time.Second
 	minBurstTime = 50 * time.Millisecond
+	burstShrink  = 0.8
 	// defaultInitialWindow is the concurrency limit at the start and after an
 	// idle moment (capped by the ceiling): it grows each round trip while
 	// calls succeed and at least half of it is used (TCP's slow start and
@@ -71,15 +76,19 @@ const (
 // concurrent use (the Scheduler's mutex guards it).
 //
 //   - Until the first throttle the bucket is off: an unthrottled burst runs
-//     at the concurrency window, which starts at the ceiling.
-//   - A throttle of a call sent in the current epoch (older calls' throttles
-//     describe a rate already corrected) sets the rate to beta times the
-//     success rate of the last second (what the account actually granted),
-//     halves the window and empties the bucket. One cut per epoch.
+//     at the concurrency window, which starts at its initial size and grows
+//     by half each round trip while used, up to the ceiling.
+//   - A throttle of a call sent in the current epoch (older calls'
+//     throttles describe a rate already corrected) cuts the rate to beta
+//     times what the account granted (successes per second since the last
+//     cut, at most the last second back; half the pace when there are too
+//     few to measure), halves the window and empties the bucket. One cut
+//     per epoch.
 //   - While calls wait for tokens (and only then: idle time proves nothing)
-//     the rate climbs back along a cubic curve, flat around the rate that was
-//     throttled and steeper past it, so it finds a raised limit again.
-//   - Each success widens the window by one, up to the ceiling.
+//     the rate climbs back along a cubic curve, flat around the rate that
+//     was throttled and steeper past it, so it finds a raised limit again.
+//   - Throttles that keep coming while cuts halve the pace are noise (see
+//     noiseStreak).
 type controller struct {
 	ceiling int
 	initial float64 // the window at the start and after an idle moment
@@ -89,8 +98,11 @@ type controller struct {
 	rate    float64 // calls per second, once limited
 	tokens  float64
 	filled  time.Time // when tokens was last brought up to date
-	// burstTime is the bucket's capacity in seconds of rate.
-	burstTime time.Duration
+	// burstTime is the bucket's capacity in seconds of rate; lastShrink
+	// is when a refused burst last shrank it.
+	burstTime  time.Duration
+	lastShrink time.Time
+	inBurst    bool // the bucket has been full and has not run dry since
 
 	epoch   uint64
 	lastCut time.Time
@@ -161,12 +173,13 @@ func (c *controller) cubicRate(t time.Duration) float64 {
 	if x <= 1 {
 		return max(minRate, c.lastMax*(1+(1-beta)*x*x*x))
 	}
-	return c.lastMax * (2 - beta) * math.Exp2(2*(x-1))
+	return min(maxRate, c.lastMax*(2-beta)*math.Exp2(2*(x-1)))
 }
 
 // take grants one call at now if the bucket allows, else says how long
-// until it will. burstCall reports that the call drew on stored tokens
-// (a burst) rather than on the steady rate.
+// until it will. burstCall reports that the call is part of a burst: sent
+// since the bucket was last full and before it first ran dry, faster than
+// the pace.
 func (c *controller) take(now time.Time) (ok bool, wait time.Duration, burstCall bool) {
 	if !c.limited {
 		return true, 0, false
@@ -176,11 +189,14 @@ func (c *controller) take(now time.Time) (ok bool, wait time.Duration, burstCall
 		c.rate = r
 		c.tokens = min(c.tokens, c.burst())
 	}
-	if c.tokens >= 1 {
-		burstCall = c.tokens >= 2
-		c.tokens--
-		return true, 0, burstCall
+	if c.tokens >= c.burst()-1 {
+		c.inBurst = true // full: what follows is a burst until it is spent
 	}
+	if c.tokens >= 1 {
+		c.tokens--
+		return true, 0, c.inBurst
+	}
+	c.inBurst = false
 	wait = time.Duration((1 - c.tokens) / c.rate * float64(time.Second))
 	return false, max(wait, time.Millisecond), false
 }
@@ -226,6 +242,19 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 		return false
 	}
 	c.epochThr++
+	if burstCall && c.limited {
+		// A call of a burst (sent from stored tokens, faster than the
+		// pace) was refused: the account's bucket holds less than ours,
+		// not its rate. Empty ours, keep the pace, and hold a smaller
+		// burst from now on (once per burst: its other calls may come
+		// back refused too). A refused call sent at the pace cuts it.
+		c.tokens, c.filled, c.inBurst = 0, now, false
+		if now.Sub(c.lastShrink) > successWindow {
+			c.burstTime = max(minBurstTime, time.Duration(float64(c.burstTime)*burstShrink))
+			c.lastShrink = now
+		}
+		return false
+	}
 	if c.noisy {
 		if clean {
 			// A quiet plateau: whatever threw throttles at random is gone.
@@ -237,15 +266,16 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 	// The rate the account granted: the successes of the last second, or
 	// only those since the last cut if it is more recent (so that a storm
 	// of throttles converges in a few cuts instead of trusting successes
-	// served at an older, higher limit). With too few of them to measure
-	// a rate, a storm is halving the pace.
+	// served at an older, higher limit).
 	from := now.Add(-successWindow)
-	switch {
-	case c.lastCut.After(from):
+	if c.lastCut.After(from) {
 		from = c.lastCut
-	case c.succ.count(from) < minSamples && c.busySince.After(from):
-		// Too few successes in the last second to say the account is
-		// slow: count since the scheduler got busy instead.
+	}
+	if c.busySince.After(from) && (c.limited || c.succ.count(from) < minSamples) {
+		// The window began idle: count since the scheduler got busy.
+		// (Before the first cut only with too few successes to say the
+		// account is slow: a burst that has just emptied the account's
+		// bucket would measure far more than its rate.)
 		from = c.busySince
 	}
 	n := c.succ.count(from)
@@ -253,15 +283,14 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 	switch {
 	case !c.limited:
 		base = float64(n) / max(now.Sub(from), minMeasure).Seconds()
-	case n < minSamples:
+	case n == 0:
+		// Nothing went through since the last cut: a storm; halve.
 		base = c.rate / 2 / beta
 	default:
-		base = min(float64(n)/now.Sub(from).Seconds(), c.rate)
+		// A short window measures coarsely: trust it down to a quarter.
+		base = min(max(float64(n)/now.Sub(from).Seconds(), c.rate/4), c.rate)
 	}
 	base = max(base, minRate)
-	if burstCall {
-		c.burstTime = max(minBurstTime, c.burstTime/2)
-	}
 	short := !c.lastCut.IsZero() && (now.Sub(c.lastCut) < plateau || c.epochSucc+c.epochThr < shortAnswers)
 	switch {
 	case short && c.epochSucc >= c.epochThr:
@@ -293,7 +322,7 @@ func (c *controller) throttled(now time.Time, epoch uint64, burstCall bool, inFl
 	c.limited = true
 	c.lastMax = base
 	c.rate = max(minRate, beta*base)
-	c.tokens, c.filled = 0, now
+	c.tokens, c.filled, c.inBurst = 0, now, false
 	c.bound = 0
 	if !c.boundSince.IsZero() {
 		c.boundSince = now

@@ -73,8 +73,8 @@ func TestUnthrottledBurstIsNotCapped(t *testing.T) {
 
 // Under an account limit, a burst of issues and then of revokes runs
 // close to the account's pace and throttled retries cost little. The first
-// burst into the limit finds it and pays most of a window of refused
-// calls; after that, at most 9 IAM calls per issue and per revoke where 8
+// burst into the limit finds it and pays up to a window or two of refused
+// calls (a window grows while the account's own burst lasts); after that, at most 9 IAM calls per issue and per revoke where 8
 // are needed (the fixed cap with backoff made 22).
 func TestBurstUnderAccountLimit(t *testing.T) {
 	if testing.Short() {
@@ -88,7 +88,7 @@ func TestBurstUnderAccountLimit(t *testing.T) {
 	refill := func() { time.Sleep(time.Second) } // the account's bucket refills
 	issues, revokes, _, _ := batch(t, e, 25, refill)
 	t.Logf("first contact, 25 issues: %d IAM calls; their revokes: %d", issues, revokes)
-	require.LessOrEqual(t, issues, 25*8+64, "at most a window of refused calls")
+	require.LessOrEqual(t, issues, 25*8+2*64, "at most two windows of refused calls")
 	require.LessOrEqual(t, revokes, 25*9)
 
 	refill()
