@@ -66,8 +66,8 @@ func renderReport(r *results, plotPath string) string {
 	w("**Left** is how many more IAM users (Nomad tokens) the cloud holds after the revokes than before the batch: it must be 0.\n")
 	w("- Before measuring, each side issues and revokes one credential (unmeasured), so client construction and plugin start-up are not in the numbers. ")
 	w("The main AWS account answers `List*` calls with up to %d items per page (IAM's default `MaxItems`).\n", set.AWSPageSize)
-	w("- **This plugin's call scheduler** (`internal/callsched`, one per provider instance and service): 16 IAM calls in flight to start with and after an idle second, half as many more each round trip while calls succeed, up to `max_concurrent_iam_calls` (default 512); ")
-	w("from the first `Throttling` answer on, a client-side token bucket paced at what the account granted, probing upward along a cubic curve; throttled attempts are retried through it without a backoff sleep; calls of earlier operations first, kinds of operation in turns.\n\n")
+	w("- **This plugin's call scheduler** (`internal/callsched`, one per provider instance and service): 64 IAM calls in flight to start with and after an idle second, half as many more each round trip while calls succeed, up to `max_concurrent_iam_calls` (default 512); ")
+	w("from the first `Throttling` answer on, a client-side token bucket paced at what the account granted, probing upward along a cubic curve; throttled attempts are retried through it without a backoff sleep; calls of earlier operations first, kinds of operation in turns (`internal/callsched/doc.go`).\n\n")
 
 	w("## AWS `iam_user` (%d managed policies, %d groups, inline policy)\n\n", len(benchPolicyARNs), len(benchGroups))
 	phaseTable(&b, filterRows(r.AWS, func(p phaseResult) bool { return p.RateLimitRPS == 0 }), "IAM", "users")
