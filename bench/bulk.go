@@ -127,11 +127,15 @@ func (b *bench) bulkCase(ctx context.Context, o options) (*bulkResult, error) {
 	}
 
 	limited := emulator.Faults{LatencyMS: o.prefixLatencyMS, RateLimitRPS: o.prefixRate}
+	// The plugin's wait is bounded well past its floor; the builtin
+	// engine's by the cap.
+	oursLimit := max(o.builtinCap, time.Duration(3*res.FloorS*float64(time.Second))+time.Minute)
 	for _, x := range []struct {
-		a    *awsCloud
-		side *bulkSide
-		rss  bool
-	}{{&c.bulkOurs, &res.Ours, true}, {&c.bulkBuiltin, &res.Builtin, false}} {
+		a     *awsCloud
+		side  *bulkSide
+		rss   bool
+		limit time.Duration
+	}{{&c.bulkOurs, &res.Ours, true, oursLimit}, {&c.bulkBuiltin, &res.Builtin, false, o.builtinCap}} {
 		if err := x.a.admin.setFaults(ctx, limited); err != nil {
 			return nil, err
 		}
@@ -151,7 +155,7 @@ func (b *bench) bulkCase(ctx context.Context, o options) (*bulkResult, error) {
 				}
 			}
 		}
-		if err := b.watchSide(ctx, x.a, base[x.a], x.side, start, o.builtinCap, onSample); err != nil {
+		if err := b.watchSide(ctx, x.a, base[x.a], x.side, start, x.limit, onSample); err != nil {
 			return nil, err
 		}
 		x.side.SeriesJSON = thin(x.side.Series, 4)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
@@ -43,21 +44,70 @@ func newSchedulers(s *settings, log hclog.Logger) schedulers {
 }
 
 // scheduleWith returns an API option that puts every attempt of a client
-// through sched. The step sits right after the retry loop and before
-// signing, so it runs once per attempt and an attempt is signed when it
-// is sent, not when it started waiting.
+// through sched. The first attempt waits for its permit in the Initialize
+// step, before the request is built: a call waiting its turn holds little
+// memory (a mass revocation queues a thousand calls). Retries wait in the
+// Finalize step, right after the retry loop and before signing. Either
+// way an attempt is signed when it is sent, not when it started waiting.
 func scheduleWith(sched *callsched.Scheduler) func(*middleware.Stack) error {
 	return func(stack *middleware.Stack) error {
-		return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("CallScheduler",
-			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("CallSchedulerAdmission",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				permit, err := sched.Acquire(ctx)
 				if err != nil {
-					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+					return middleware.InitializeOutput{}, middleware.Metadata{}, err
+				}
+				first := &firstPermit{p: permit}
+				defer first.release() // not sent (a build error): hand it back
+				return next.HandleInitialize(context.WithValue(ctx, firstPermitKey{}, first), in)
+			}), middleware.Before)
+		if err != nil {
+			return err
+		}
+		return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("CallScheduler",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				permit := takeFirstPermit(ctx)
+				if permit == nil {
+					var err error
+					if permit, err = sched.Acquire(ctx); err != nil {
+						return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+					}
 				}
 				out, md, err := next.HandleFinalize(ctx, in)
 				permit.Done(outcome(err))
 				return out, md, err
 			}), "Retry", middleware.After)
+	}
+}
+
+// firstPermit carries the permit of a call's first attempt from the
+// Initialize step to the Finalize step; the first attempt takes it.
+type firstPermit struct {
+	mu sync.Mutex
+	p  *callsched.Permit
+}
+
+type firstPermitKey struct{}
+
+// takeFirstPermit returns the first attempt's permit once, nil after.
+func takeFirstPermit(ctx context.Context) *callsched.Permit {
+	f, _ := ctx.Value(firstPermitKey{}).(*firstPermit)
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.p
+	f.p = nil
+	return p
+}
+
+func (f *firstPermit) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.p != nil {
+		f.p.Done(callsched.Failed)
+		f.p = nil
 	}
 }
 
