@@ -81,5 +81,9 @@ dev: build vault ## Like demo, but leave the stack running and print the environ
 	$(GO) run ./cmd/multicloud-demo -bin $(BIN) -version $(VERSION) -stay
 
 .PHONY: bench
-bench: build vault ## Side-by-side benchmark vs Vault's builtin aws and nomad engines; writes bench/results.json and docs/benchmarks.md.
+bench: build vault ## Side-by-side benchmark vs Vault's builtin aws and nomad engines (about 14 min on 2 CPUs); writes bench/results.json, docs/benchmarks.md and its plot.
 	$(GO) run ./bench -bin $(BIN) -version $(VERSION)
+
+.PHONY: bench-quick
+bench-quick: build vault ## A subset of the benchmark in under 2 minutes; writes to the temp directory, prints the targets.
+	$(GO) run ./bench -bin $(BIN) -version $(VERSION) -quick

@@ -35,11 +35,21 @@ type nomadCloud struct {
 // clouds holds the emulators the benchmark serves in-process, with the same
 // packages as bin/cloud-emulator: main is the account both engines are
 // measured against; truncated answers List* calls with pages of 2 items
-// (bin/cloud-emulator's page size), for the truncated-page case.
+// (bin/cloud-emulator's page size), for the truncated-page case;
+// bulkOurs and bulkBuiltin are the accounts of the bulk case, one per
+// engine, so that each has the account's whole rate limit; keep holds the
+// plugin's other live leases during the bulk case.
 type clouds struct {
-	main, truncated awsCloud
-	nomad           nomadCloud
-	servers         []*http.Server
+	main, truncated       awsCloud
+	bulkOurs, bulkBuiltin awsCloud
+	keep                  awsCloud
+	nomad                 nomadCloud
+	servers               []*http.Server
+}
+
+// admins are the admin endpoints of every emulator.
+func (c *clouds) admins() []admin {
+	return []admin{c.main.admin, c.truncated.admin, c.bulkOurs.admin, c.bulkBuiltin.admin, c.keep.admin, c.nomad.admin}
 }
 
 // startClouds serves the emulators on 127.0.0.1. pageSize is the most
@@ -49,7 +59,7 @@ func startClouds(pageSize int, m *masker) (*clouds, error) {
 	for _, x := range []struct {
 		dst  *awsCloud
 		size int
-	}{{&c.main, pageSize}, {&c.truncated, 2}} {
+	}{{&c.main, pageSize}, {&c.truncated, 2}, {&c.bulkOurs, pageSize}, {&c.bulkBuiltin, pageSize}, {&c.keep, pageSize}} {
 		srv := awstest.New(awstest.Options{PageSize: x.size})
 		url, err := c.serve(srv)
 		if err != nil {

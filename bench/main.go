@@ -1,22 +1,29 @@
 // Command bench is `make bench`: it measures, side by side in one real
 // Vault dev server (bin/vault) against the same emulated clouds, Vault's
 // builtin aws and nomad secrets engines and this plugin, and writes
-// bench/results.json and docs/benchmarks.md.
+// bench/results.json, docs/benchmarks.md and the plot
+// docs/benchmarks-revoke-prefix.svg.
 //
-// For each cloud and engine it issues N credentials one at a time, then
-// revokes them one at a time, and then the same with NConcurrent
-// credentials all at once; it times every issue and revoke, counts the
-// cloud API calls each batch made (from the emulators' /_emulator/calls)
-// and the objects left in the cloud. Two failure cases follow: a Nomad
-// token deleted behind Vault's back, and IAM List* answers truncated to
-// pages of 2.
+// Each engine issues N credentials one at a time and revokes them one at a
+// time, then NConcurrent at once; each of these phases runs -runs times
+// (results are medians of the runs). The AWS phases run again under
+// account-wide request-rate limits (the plugin -runs times, the builtin
+// engine once). Two failure cases follow (a Nomad token deleted behind
+// Vault's back; IAM List answers truncated to pages of 2). Last, the bulk
+// case: both engines hold -prefix-leases IAM users on two accounts of the
+// same rate limit, and `vault lease revoke -prefix` (asynchronous) empties
+// both at once; the objects left are sampled every half second, the
+// builtin engine's wait is capped. Every batch's cloud calls come from the
+// emulators' /_emulator/calls, the objects left from /_emulator/state,
+// the plugin's memory from /proc/<pid>/status.
 //
 // Everything listens on 127.0.0.1 only; Vault runs in its own process
 // group, which is killed on exit, interrupt or timeout. Secrets are never
 // printed or written: credentials are masked and only counts and
 // durations are recorded.
 //
-//	go run ./bench -bin bin -version v0.1.0
+//	go run ./bench -bin bin -version v0.1.0          # make bench
+//	go run ./bench -bin bin -version v0.1.0 -quick   # make bench-quick
 package main
 
 import (
@@ -26,6 +33,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,33 +44,29 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	bin, version   string
-	n, nConcurrent int
-	latencyMS      int
-	awsPageSize    int
-	rateLimitRPS   float64
-	out, report    string
-	timeout        time.Duration
+	bin, version    string
+	n, nConcurrent  int
+	runs            int
+	latencyMS       int
+	awsPageSize     int
+	rateLimits      []float64
+	prefixLeases    int
+	keepLeases      int
+	prefixRate      float64
+	prefixLatencyMS int
+	builtinCap      time.Duration
+	quick           bool
+	out, report     string
+	plot            string
+	timeout         time.Duration
 }
 
 func main() {
-	var o options
-	flag.StringVar(&o.bin, "bin", "bin", "directory with vault and the plugin binary")
-	flag.StringVar(&o.version, "version", "v0.1.0", "version the plugin binary was built with")
-	flag.IntVar(&o.n, "n", 20, "credentials per sequential phase")
-	flag.IntVar(&o.nConcurrent, "concurrent", 50, "credentials per concurrent phase")
-	flag.IntVar(&o.latencyMS, "latency-ms", 50, "latency the emulators add to every cloud API call")
-	flag.IntVar(&o.awsPageSize, "aws-page-size", 100, "most items per List* page of the main AWS account (IAM's default MaxItems is 100)")
-	flag.Float64Var(&o.rateLimitRPS, "rate-limit-rps", 50, "account-wide IAM request rate of the rate-limited AWS phase (0: skip it)")
-	flag.StringVar(&o.out, "out", "bench/results.json", "machine-readable results")
-	flag.StringVar(&o.report, "report", "docs/benchmarks.md", "human report")
-	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "abort the whole run after this long")
-	flag.Parse()
-	if o.n < 1 || o.nConcurrent < 1 || o.latencyMS < 0 || o.awsPageSize < 1 || o.awsPageSize > 1000 || o.rateLimitRPS < 0 {
-		fmt.Fprintln(os.Stderr, "bench: -n and -concurrent must be >= 1, -latency-ms >= 0, -aws-page-size in 1..1000, -rate-limit-rps >= 0")
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
@@ -76,15 +82,88 @@ func main() {
 		os.Exit(1)
 	}
 	res.DurationS = time.Since(start).Round(100 * time.Millisecond).Seconds()
+	summarizeResults(res)
+	printTargets(res)
 	if err := writeJSON(o.out, res); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	if err := writeFile(o.report, []byte(renderReport(res))); err != nil {
+	if err := writeFile(o.plot, []byte(renderPlot(res.Bulk))); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("\nwrote %s and %s in %.0fs\n", o.out, o.report, res.DurationS)
+	if err := writeFile(o.report, []byte(renderReport(res, relPath(o.report, o.plot)))); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nwrote %s, %s and %s in %.0fs\n", o.out, o.report, o.plot, res.DurationS)
+}
+
+// parseFlags reads the flags; -quick changes the defaults of the others
+// (flags given explicitly still win).
+func parseFlags(args []string) (options, error) {
+	var o options
+	var rates string
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.bin, "bin", "bin", "directory with vault and the plugin binary")
+	fs.StringVar(&o.version, "version", "v0.1.0", "version the plugin binary was built with")
+	fs.IntVar(&o.n, "n", 10, "credentials per sequential phase")
+	fs.IntVar(&o.nConcurrent, "concurrent", 50, "credentials per concurrent phase")
+	fs.IntVar(&o.runs, "runs", 3, "runs of each phase (results are medians); the builtin engine's rate-limited phases run once")
+	fs.IntVar(&o.latencyMS, "latency-ms", 50, "latency the emulators add to every cloud API call")
+	fs.IntVar(&o.awsPageSize, "aws-page-size", 100, "most items per List* page of the main AWS account (IAM's default MaxItems is 100)")
+	fs.StringVar(&rates, "rate-limits", "50,20", "account-wide IAM request rates of the rate-limited AWS phases, comma-separated (empty: none)")
+	fs.IntVar(&o.prefixLeases, "prefix-leases", 500, "leases per engine in the bulk revoke -prefix case (0: skip it)")
+	fs.IntVar(&o.keepLeases, "keep-leases", 500, "more live leases of the plugin during the bulk case, on another account (for its memory)")
+	fs.Float64Var(&o.prefixRate, "prefix-rate", 50, "account-wide IAM request rate of the bulk case")
+	fs.IntVar(&o.prefixLatencyMS, "prefix-latency-ms", 20, "latency of every cloud call in the bulk case")
+	fs.DurationVar(&o.builtinCap, "builtin-cap", 8*time.Minute, "longest wait for the builtin engine to empty its account in the bulk case")
+	fs.BoolVar(&o.quick, "quick", false, "a subset in under 2 minutes (1 run, n=5, 50/s only, 100 bulk leases, builtin cap 45s), written to the temp directory")
+	fs.StringVar(&o.out, "out", "bench/results.json", "machine-readable results")
+	fs.StringVar(&o.report, "report", "docs/benchmarks.md", "human report")
+	fs.StringVar(&o.plot, "plot", "docs/benchmarks-revoke-prefix.svg", "plot of the bulk case")
+	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "abort the whole run after this long")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.quick {
+		quick := map[string]func(){
+			"n": func() { o.n = 5 }, "runs": func() { o.runs = 1 }, "rate-limits": func() { rates = "50" },
+			"prefix-leases": func() { o.prefixLeases = 100 }, "keep-leases": func() { o.keepLeases = 0 },
+			"builtin-cap": func() { o.builtinCap = 45 * time.Second }, "timeout": func() { o.timeout = 4 * time.Minute },
+			"out":    func() { o.out = filepath.Join(os.TempDir(), "bench-quick", "results.json") },
+			"report": func() { o.report = filepath.Join(os.TempDir(), "bench-quick", "benchmarks.md") },
+			"plot":   func() { o.plot = filepath.Join(os.TempDir(), "bench-quick", "benchmarks-revoke-prefix.svg") },
+		}
+		for name, apply := range quick {
+			if !set[name] {
+				apply()
+			}
+		}
+	}
+	for _, f := range strings.Split(rates, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		r, err := strconv.ParseFloat(f, 64)
+		if err != nil || r <= 0 {
+			return o, fmt.Errorf("-rate-limits: %q is not a positive rate", f)
+		}
+		o.rateLimits = append(o.rateLimits, r)
+	}
+	switch {
+	case o.n < 1 || o.nConcurrent < 1 || o.runs < 1:
+		return o, errors.New("-n, -concurrent and -runs must be >= 1")
+	case o.latencyMS < 0 || o.prefixLatencyMS < 0:
+		return o, errors.New("latencies must be >= 0")
+	case o.awsPageSize < 1 || o.awsPageSize > 1000:
+		return o, errors.New("-aws-page-size must be in 1..1000")
+	case o.prefixLeases < 0 || o.keepLeases < 0 || o.prefixRate <= 0 || o.builtinCap <= 0:
+		return o, errors.New("-prefix-leases and -keep-leases must be >= 0, -prefix-rate and -builtin-cap > 0")
+	}
+	return o, nil
 }
 
 // run starts the clouds and Vault, sets both sides up and runs every phase
@@ -104,60 +183,79 @@ func run(ctx context.Context, s *stack, o options) (*results, error) {
 	}
 	res := &results{
 		Environment: newEnvironment(ctx, s),
-		Settings: settings{N: o.n, NConcurrent: o.nConcurrent, LatencyMS: o.latencyMS,
-			RateLimitRPS: o.rateLimitRPS, AWSPageSize: o.awsPageSize, TruncatedPageSize: 2,
+		Settings: settings{N: o.n, NConcurrent: o.nConcurrent, Runs: o.runs, LatencyMS: o.latencyMS,
+			RateLimits: o.rateLimits, AWSPageSize: o.awsPageSize, TruncatedPageSize: 2,
 			AWSRole: map[string]any{"credential_type": "iam_user", "policy_arns": benchPolicyARNs,
 				"iam_groups": benchGroups, "policy_document": "1 statement"},
-			Revoke: "PUT sys/leases/revoke (sync) per lease, one at a time or all at once"},
+			CallsPerAWSOp: callsPerAWSOp,
+			Revoke:        "PUT sys/leases/revoke (sync) per lease, one at a time or all at once",
+			Quick:         o.quick},
 	}
-	fmt.Printf("   %s, %s, %d CPUs\n", res.Environment.VaultVersion, res.Environment.GoVersion, res.Environment.CPUs)
+	fmt.Printf("   %s, %s, %d CPUs; load average %s\n", res.Environment.VaultVersion, res.Environment.GoVersion, res.Environment.CPUs, res.Environment.LoadAverageStart)
 
 	b := &bench{s: s, clouds: c}
 	faults := emulator.Faults{LatencyMS: o.latencyMS}
-	for _, a := range []admin{c.main.admin, c.truncated.admin, c.nomad.admin} {
+	for _, a := range c.admins() {
 		if err := a.setFaults(ctx, faults); err != nil {
 			return nil, err
 		}
 	}
-	for _, e := range []engine{awsBuiltin, awsOurs, awsOursWide, nomadBuiltin, nomadOurs} {
+	for _, e := range []engine{awsBuiltin, awsOurs, nomadBuiltin, nomadOurs} {
 		if err := b.warm(ctx, e); err != nil {
 			return nil, err
 		}
 	}
 
-	seq := mode{name: "sequential", n: o.n, faults: faults}
-	conc := mode{name: "concurrent", n: o.nConcurrent, concurrent: true, faults: faults}
-	awsConc := conc
-	awsConc.extra = []engine{awsOursWide}
-	awsModes := []mode{seq, awsConc}
-	if o.rateLimitRPS > 0 {
-		limited := conc
-		limited.name = "concurrent, rate-limited"
-		limited.faults.RateLimitRPS = o.rateLimitRPS
-		awsModes = append(awsModes, limited)
-	}
-	for _, cl := range []struct {
-		t       target
-		engines []engine
-		modes   []mode
-		dst     *[]phaseResult
-	}{
-		{target{cloud: "aws", kind: "users", admin: c.main.admin}, awsEngines, awsModes, &res.AWS},
-		{target{cloud: "nomad", kind: "tokens", admin: c.nomad.admin}, nomadEngines, []mode{seq, conc}, &res.Nomad},
-	} {
-		for _, m := range cl.modes {
-			for _, e := range append(append([]engine{}, cl.engines...), m.extra...) {
-				r, err := b.phase(ctx, cl.t, e, m)
+	awsT := target{cloud: "aws", kind: "users", admin: c.main.admin}
+	nomadT := target{cloud: "nomad", kind: "tokens", admin: c.nomad.admin}
+	seq := mode{name: modeSequential, n: o.n, faults: faults}
+	conc := mode{name: modeConcurrent, n: o.nConcurrent, concurrent: true, faults: faults}
+	for r := 1; r <= o.runs; r++ {
+		fmt.Printf("== run %d of %d\n", r, o.runs)
+		for _, p := range []struct {
+			t       target
+			engines []engine
+			m       mode
+			dst     *[]phaseResult
+		}{
+			{awsT, awsEngines, seq, &res.AWS}, {awsT, awsEngines, conc, &res.AWS},
+			{nomadT, nomadEngines, seq, &res.Nomad}, {nomadT, nomadEngines, conc, &res.Nomad},
+		} {
+			for _, e := range p.engines {
+				pr, err := b.phase(ctx, p.t, e, p.m, r)
 				if err != nil {
-					return nil, fmt.Errorf("%s %s %s: %s", cl.t.cloud, m.name, e.Name, s.masker.mask(err.Error()))
+					return nil, fmt.Errorf("%s %s %s: %s", p.t.cloud, p.m.name, e.Name, s.masker.mask(err.Error()))
 				}
-				printPhase(r)
-				*cl.dst = append(*cl.dst, r)
+				printPhase(pr)
+				*p.dst = append(*p.dst, pr)
 			}
 		}
-		if err := cl.t.admin.setFaults(ctx, faults); err != nil {
-			return nil, err
+	}
+	for _, rate := range o.rateLimits {
+		limited := conc
+		limited.name = modeRateLimited
+		limited.faults.RateLimitRPS = rate
+		// Between the issues and the revokes the account's bucket refills,
+		// so that both batches start from a full bucket (the floor
+		// subtracts it).
+		limited.refill = time.Duration(max(1, rate) / rate * float64(time.Second))
+		for r := 1; r <= o.runs; r++ {
+			engines := []engine{awsOurs}
+			if r == 1 {
+				engines = awsEngines
+			}
+			for _, e := range engines {
+				pr, err := b.phase(ctx, awsT, e, limited, r)
+				if err != nil {
+					return nil, fmt.Errorf("aws %g/s %s: %s", rate, e.Name, s.masker.mask(err.Error()))
+				}
+				printPhase(pr)
+				res.AWS = append(res.AWS, pr)
+			}
 		}
+	}
+	if err := awsT.admin.setFaults(ctx, faults); err != nil {
+		return nil, err
 	}
 
 	fmt.Println("== failure cases")
@@ -177,16 +275,36 @@ func run(ctx context.Context, s *stack, o options) (*results, error) {
 		printCase(r)
 		res.Cases = append(res.Cases, r)
 	}
+	if o.prefixLeases > 0 {
+		fmt.Printf("== bulk case: %d leases per engine, revoke -prefix under %g requests/s (builtin capped at %s)\n", o.prefixLeases, o.prefixRate, o.builtinCap)
+		if res.Bulk, err = b.bulkCase(ctx, o); err != nil {
+			return nil, fmt.Errorf("bulk case: %s", s.masker.mask(err.Error()))
+		}
+	}
+	res.Environment.LoadAverageEnd = loadAverage()
 	if ctx.Err() != nil {
 		return nil, errors.Join(errors.New("interrupted or timed out"), ctx.Err())
 	}
 	return res, nil
 }
 
+// relPath is target relative to the directory of from (for a link in a
+// report), or target itself if there is none.
+func relPath(from, target string) string {
+	if r, err := filepath.Rel(filepath.Dir(from), target); err == nil {
+		return r
+	}
+	return target
+}
+
 // printPhase prints one line per phase: no secrets, only numbers.
 func printPhase(r phaseResult) {
-	fmt.Printf("%-5s %-24s %-10s N=%-3d issue p50 %7.1fms p95 %7.1fms | revoke p50 %7.1fms p95 %7.1fms | calls/issue %4.1f calls/revoke %4.1f (list %3.1f) | %s left %d, errors %d/%d\n",
-		r.Cloud, r.Mode, r.Engine, r.N, r.Issue.P50MS, r.Issue.P95MS, r.Revoke.P50MS, r.Revoke.P95MS,
+	mode := r.Mode
+	if r.RateLimitRPS > 0 {
+		mode = fmt.Sprintf("%s %g/s", r.Mode, r.RateLimitRPS)
+	}
+	fmt.Printf("%-5s %-22s run %d %-10s N=%-3d issue p50 %7.1fms batch %8.1fms | revoke p50 %7.1fms batch %8.1fms | calls/issue %4.1f calls/revoke %4.1f (list %3.1f) | %s left %d, errors %d/%d\n",
+		r.Cloud, mode, r.Run, r.Engine, r.N, r.Issue.P50MS, r.Issue.WallMS, r.Revoke.P50MS, r.Revoke.WallMS,
 		r.CallsPerIssue, r.CallsPerRevoke, r.ListCallsPerRevoke, r.LeftKind, r.Left, r.Issue.Errors, r.Revoke.Errors)
 }
 

@@ -17,13 +17,19 @@ type phaseResult struct {
 	// Mode is "sequential" (one at a time), "concurrent" (all N issues
 	// at once, then all N revokes at once, each a sync sys/leases/revoke)
 	// or "concurrent, rate-limited" (the same under an account-wide
-	// request rate limit, see settings).
-	Mode        string `json:"mode"`
-	N           int    `json:"n"`
-	Issue       stats  `json:"issue"`
-	Revoke      stats  `json:"revoke"`
-	IssueCalls  calls  `json:"issue_calls"`
-	RevokeCalls calls  `json:"revoke_calls"`
+	// request rate limit of RateLimitRPS).
+	Mode string `json:"mode"`
+	// Run is the phase's run (1..settings.runs).
+	Run          int     `json:"run"`
+	RateLimitRPS float64 `json:"rate_limit_rps,omitempty"`
+	// FloorMS is, under a rate limit, the least time a batch of issues or
+	// of revokes can take: (calls needed - the bucket's burst) / rate.
+	FloorMS     float64 `json:"floor_ms,omitempty"`
+	N           int     `json:"n"`
+	Issue       stats   `json:"issue"`
+	Revoke      stats   `json:"revoke"`
+	IssueCalls  calls   `json:"issue_calls"`
+	RevokeCalls calls   `json:"revoke_calls"`
 	// CallsPerIssue, CallsPerRevoke and ListCallsPerRevoke are cloud API
 	// calls divided by the successful issues or revokes.
 	CallsPerIssue      float64 `json:"calls_per_issue"`
@@ -85,21 +91,44 @@ func (b *bench) warm(ctx context.Context, e engine) error {
 	return nil
 }
 
+// Mode names.
+const (
+	modeSequential  = "sequential"
+	modeConcurrent  = "concurrent"
+	modeRateLimited = "concurrent, rate-limited"
+)
+
 // mode is how a phase runs: its name, size, whether its calls run all at
-// once, and the faults the cloud injects meanwhile.
+// once, the faults the cloud injects meanwhile, and how long to wait
+// between the issues and the revokes.
 type mode struct {
 	name       string
 	n          int
 	concurrent bool
 	faults     emulator.Faults
-	// extra are engines measured in this mode only.
-	extra []engine
+	refill     time.Duration
+}
+
+// callsPerAWSOp is what one issue or one revoke of the bench role needs:
+// CreateUser, AttachUserPolicy per policy, PutUserPolicy, AddUserToGroup
+// per group, CreateAccessKey (and the reverse for a revoke).
+var callsPerAWSOp = 1 + len(benchPolicyARNs) + 1 + len(benchGroups) + 1
+
+// floor is the least time n operations of callsPerAWSOp calls take under
+// an account bucket of rate calls/s and burst max(1, rate), full at the
+// start (the emulators' bucket: internal/emulator).
+func floor(n int, rate float64) time.Duration {
+	calls := float64(n * callsPerAWSOp)
+	return time.Duration((calls - max(1, rate)) / rate * float64(time.Second))
 }
 
 // phase issues m.n credentials of e, then revokes them, one at a time or
 // all at once, measuring each call and the cloud calls each batch cost.
-func (b *bench) phase(ctx context.Context, t target, e engine, m mode) (phaseResult, error) {
-	r := phaseResult{Cloud: t.cloud, Engine: e.Name, Mode: m.name, N: m.n, LeftKind: t.kind}
+func (b *bench) phase(ctx context.Context, t target, e engine, m mode, run int) (phaseResult, error) {
+	r := phaseResult{Cloud: t.cloud, Engine: e.Name, Mode: m.name, Run: run, N: m.n, LeftKind: t.kind, RateLimitRPS: m.faults.RateLimitRPS}
+	if m.faults.RateLimitRPS > 0 {
+		r.FloorMS = ms(floor(m.n, m.faults.RateLimitRPS))
+	}
 	n, concurrent := m.n, m.concurrent
 	if err := t.admin.setFaults(ctx, m.faults); err != nil {
 		return r, err
@@ -132,6 +161,16 @@ func (b *bench) phase(ctx context.Context, t target, e engine, m mode) (phaseRes
 	for _, l := range leases {
 		if l != "" {
 			live = append(live, l)
+		}
+	}
+	if m.refill > 0 {
+		select {
+		case <-time.After(m.refill):
+		case <-ctx.Done():
+			return r, ctx.Err()
+		}
+		if c1, err = t.admin.calls(ctx); err != nil {
+			return r, err
 		}
 	}
 	t1 := time.Now()

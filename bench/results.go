@@ -21,6 +21,11 @@ type environment struct {
 	Arch          string `json:"arch"`
 	CPUs          int    `json:"cpus"`
 	CPUModel      string `json:"cpu_model,omitempty"`
+	// LoadAverageStart and LoadAverageEnd are /proc/loadavg's 1, 5 and 15
+	// minute load averages when the run started and ended: other work on
+	// the machine slows the CPU-bound parts of the numbers.
+	LoadAverageStart string `json:"load_average_start,omitempty"`
+	LoadAverageEnd   string `json:"load_average_end,omitempty"`
 }
 
 // settings are the benchmark's parameters.
@@ -29,12 +34,18 @@ type settings struct {
 	// that of each concurrent phase.
 	N           int `json:"n_sequential"`
 	NConcurrent int `json:"n_concurrent"`
+	// Runs is how many times each phase ran; summaries are medians.
+	Runs int `json:"runs"`
 	// LatencyMS is the delay the emulators add to every cloud API call.
 	LatencyMS int `json:"latency_ms"`
-	// RateLimitRPS is the account-wide IAM request rate (token bucket,
-	// burst = rate) of the rate-limited AWS phase; over it the emulator
-	// answers Throttling.
-	RateLimitRPS float64 `json:"rate_limit_rps"`
+	// RateLimits are the account-wide IAM request rates (token bucket,
+	// burst = max(1, rate), full at the start of each batch) of the
+	// rate-limited AWS phases; over them the emulator answers Throttling.
+	RateLimits []float64 `json:"rate_limits"`
+	// CallsPerAWSOp is the IAM calls one issue or revoke of the role needs.
+	CallsPerAWSOp int `json:"calls_per_aws_op"`
+	// Quick marks a `make bench-quick` subset.
+	Quick bool `json:"quick,omitempty"`
 	// AWSPageSize is the most items the main AWS account returns per
 	// List* page; TruncatedPageSize that of the truncated-page account.
 	AWSPageSize       int `json:"aws_page_size"`
@@ -47,11 +58,18 @@ type settings struct {
 
 // results is the content of bench/results.json.
 type results struct {
-	Environment environment   `json:"environment"`
-	Settings    settings      `json:"settings"`
-	AWS         []phaseResult `json:"aws"`
-	Nomad       []phaseResult `json:"nomad"`
-	Cases       []caseResult  `json:"cases"`
+	Environment environment `json:"environment"`
+	Settings    settings    `json:"settings"`
+	// Ratios are the issue's ours / builtin measures and Floors its ours /
+	// floor ones (summary.go); Targets checks them against the issue's
+	// targets.
+	Ratios  map[string]float64 `json:"ratios"`
+	Floors  map[string]float64 `json:"floors"`
+	Targets []targetCheck      `json:"targets"`
+	AWS     []phaseResult      `json:"aws"`
+	Nomad   []phaseResult      `json:"nomad"`
+	Cases   []caseResult       `json:"cases"`
+	Bulk    *bulkResult        `json:"bulk,omitempty"`
 	// DurationS is how long the whole benchmark took, start-up included.
 	DurationS float64 `json:"duration_s"`
 }
@@ -68,7 +86,23 @@ func newEnvironment(ctx context.Context, s *stack) environment {
 		Arch:          runtime.GOARCH,
 		CPUs:          runtime.NumCPU(),
 		CPUModel:      cpuModel(),
+
+		LoadAverageStart: loadAverage(),
 	}
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages on Linux,
+// else "".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuModel returns the CPU's model name on Linux, else "".

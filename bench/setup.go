@@ -32,7 +32,9 @@ var (
 	awsOurs        = engine{Name: "multicloud", Creds: "multicloud/creds/aws/bench"}
 	awsBuiltinP2   = engine{Name: "builtin", Creds: "aws-builtin-p2/creds/bench"}
 	awsOursP2      = engine{Name: "multicloud", Creds: "multicloud/creds/aws-p2/bench"}
-	awsOursWide    = engine{Name: "multicloud, max_concurrent_iam_calls=64", Creds: "multicloud/creds/aws-wide/bench"}
+	awsBulkBuiltin = engine{Name: "builtin", Creds: "aws-builtin-bulk/creds/bench"}
+	awsBulkOurs    = engine{Name: "multicloud", Creds: "multicloud/creds/aws-bulk/bench"}
+	awsKeepOurs    = engine{Name: "multicloud", Creds: "multicloud/creds/aws-keep/bench"}
 	nomadBuiltin   = engine{Name: "builtin", Creds: "nomad-builtin/creds/bench"}
 	nomadOurs      = engine{Name: "multicloud", Creds: "multicloud/creds/nomad/bench"}
 	awsEngines     = []engine{awsBuiltin, awsOurs}
@@ -40,20 +42,22 @@ var (
 	truncatedPairs = []engine{awsBuiltinP2, awsOursP2}
 )
 
-// setup mounts Vault's builtin aws (twice: the main and the truncated-page
-// account) and nomad engines and the plugin, creates the IAM groups and
-// the Nomad policy in the emulators, and configures the same role on every
-// side. The plugin gets a third AWS instance, aws-wide, on the main
-// account with a wider IAM concurrency cap than the default 10.
+// setup mounts Vault's builtin aws (three times: the main, the
+// truncated-page and the builtin's bulk account) and nomad engines and the
+// plugin, creates the IAM groups and the Nomad policy in the emulators, and
+// configures the same role on every side. The plugin's AWS instances are
+// aws (main account), aws-p2 (truncated pages), aws-bulk (its bulk
+// account) and aws-keep (its other leases in the bulk case), all with the
+// driver's defaults.
 func setup(ctx context.Context, s *stack, c *clouds) error {
 	for _, m := range []struct{ path, typ string }{
-		{"aws-builtin", "aws"}, {"aws-builtin-p2", "aws"}, {"nomad-builtin", "nomad"}, {"multicloud", pluginName},
+		{"aws-builtin", "aws"}, {"aws-builtin-p2", "aws"}, {"aws-builtin-bulk", "aws"}, {"nomad-builtin", "nomad"}, {"multicloud", pluginName},
 	} {
 		if err := s.enable(ctx, m.path, m.typ); err != nil {
 			return fmt.Errorf("enable %s (%s): %s", m.path, m.typ, s.masker.mask(err.Error()))
 		}
 	}
-	for _, a := range []awsCloud{c.main, c.truncated} {
+	for _, a := range []awsCloud{c.main, c.truncated, c.bulkOurs, c.bulkBuiltin, c.keep} {
 		if err := a.createGroups(ctx, benchGroups...); err != nil {
 			return err
 		}
@@ -70,8 +74,10 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 		"iam_groups": benchGroups, "policy_document": benchPolicyDocument}
 	p2 := awsConfig(c.truncated)
 	p2["driver"] = "aws"
-	wide := awsConfig(c.main)
-	wide["driver"], wide["max_concurrent_iam_calls"] = "aws", 64
+	bulk := awsConfig(c.bulkOurs)
+	bulk["driver"] = "aws"
+	keep := awsConfig(c.keep)
+	keep["driver"] = "aws"
 	writes := []struct {
 		path string
 		data map[string]any
@@ -84,8 +90,12 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 		{"multicloud/roles/aws/bench", role},
 		{"multicloud/config/aws-p2", p2},
 		{"multicloud/roles/aws-p2/bench", role},
-		{"multicloud/config/aws-wide", wide},
-		{"multicloud/roles/aws-wide/bench", role},
+		{"aws-builtin-bulk/config/root", awsConfig(c.bulkBuiltin)},
+		{"aws-builtin-bulk/roles/bench", role},
+		{"multicloud/config/aws-bulk", bulk},
+		{"multicloud/roles/aws-bulk/bench", role},
+		{"multicloud/config/aws-keep", keep},
+		{"multicloud/roles/aws-keep/bench", role},
 		{"nomad-builtin/config/access", map[string]any{"address": c.nomad.url, "token": c.nomad.token}},
 		{"nomad-builtin/role/bench", map[string]any{"policies": []string{benchNomadPolicy}}},
 		{"multicloud/config/nomad", map[string]any{"address": c.nomad.url, "token": c.nomad.token}},

@@ -92,6 +92,15 @@ func (s *stack) vaultVersion(ctx context.Context) string {
 	return strings.TrimSpace(v)
 }
 
+// pluginRSS is the resident memory of the plugin's processes, in bytes.
+func (s *stack) pluginRSS() (int64, error) {
+	rss, n, err := s.srv.PluginRSS(pluginName)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no %s process found", pluginName)
+	}
+	return rss, err
+}
+
 // stop ends Vault and its plugin processes and removes its temporary
 // directory.
 func (s *stack) stop() { s.srv.Stop() }

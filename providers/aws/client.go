@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
@@ -164,15 +163,17 @@ func (d *Driver) Open(ctx context.Context, req providers.OpenRequest) (providers
 		s:        s,
 		log:      logger,
 		cfg:      cfg,
-		sem:      make(chan struct{}, s.maxConcurrent),
+		sched:    newSchedulers(s, logger),
 	}
 	p.iam = iam.NewFromConfig(cfg, func(o *iam.Options) {
 		if s.iamEndpoint != "" {
 			o.BaseEndpoint = awsv2.String(s.iamEndpoint)
 		}
-		o.APIOptions = append(o.APIOptions, p.limitConcurrency)
+		o.APIOptions = append(o.APIOptions, scheduleWith(p.sched.iam))
 	})
-	p.sts = sts.NewFromConfig(cfg, p.stsOptions)
+	p.sts = sts.NewFromConfig(cfg, p.stsOptions, func(o *sts.Options) {
+		o.APIOptions = append(o.APIOptions, scheduleWith(p.sched.sts))
+	})
 	return p, nil
 }
 
@@ -208,14 +209,15 @@ func (s *settings) awsConfig(ctx context.Context, httpClient awsv2.HTTPClient) (
 }
 
 // retryer is the SDK's standard retryer (throttling codes, 5xx, connection
-// errors) with our backoff and without the client-side retry token bucket,
-// which bulk revocations against a throttling account would exhaust,
-// turning retryable throttles into failures.
+// errors) with our backoff (none after a throttle: see sched.go) and
+// without the client-side retry token bucket, which bulk revocations
+// against a throttling account would exhaust, turning retryable throttles
+// into failures.
 func (s *settings) retryer() awsv2.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = s.maxRetries + 1
 		o.MaxBackoff = s.maxBackoff
-		o.Backoff = fullJitter{base: min(baseBackoff, s.maxBackoff), max: s.maxBackoff}
+		o.Backoff = schedBackoff{fullJitter{base: min(baseBackoff, s.maxBackoff), max: s.maxBackoff}}
 		o.RateLimiter = ratelimit.None
 	})
 }
@@ -249,20 +251,4 @@ func (p *provider) keyClient(accessKey, secretKey string) *sts.Client {
 		o.Credentials = credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")
 		o.Retryer = retry.AddWithMaxAttempts(retry.NewStandard(), 1)
 	})
-}
-
-// limitConcurrency adds the IAM call semaphore to a client's stack. It
-// sits in the Deserialize step, which runs once per attempt, so a call
-// sleeping between retries holds no slot.
-func (p *provider) limitConcurrency(stack *middleware.Stack) error {
-	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("IAMConcurrencyLimit",
-		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
-			select {
-			case p.sem <- struct{}{}:
-			case <-ctx.Done():
-				return middleware.DeserializeOutput{}, middleware.Metadata{}, ctx.Err()
-			}
-			defer func() { <-p.sem }()
-			return next.HandleDeserialize(ctx, in)
-		}), middleware.Before)
 }

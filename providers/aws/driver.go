@@ -8,9 +8,11 @@
 // made together after CreateUser, and revoke removes exactly what the
 // lease recorded, concurrently, before DeleteUser; listing everything on
 // the user happens only when IAM answers DeleteConflict, and on rollback.
-// Every IAM call goes through a semaphore (max_concurrent_iam_calls) and
-// the SDK's standard retryer with full-jitter exponential backoff on
-// throttling and 5xx answers. See docs/providers/aws.md.
+// Every IAM and STS attempt goes through the instance's call scheduler
+// (sched.go), which learns the account's rate from its throttling answers
+// and paces the calls under the max_concurrent_iam_calls ceiling, and the
+// SDK's standard retryer (full-jitter exponential backoff on 5xx answers,
+// none on throttling). See docs/providers/aws.md.
 package aws
 
 import (
@@ -36,7 +38,7 @@ const (
 	defaultRegion        = "us-east-1"
 	defaultMaxRetries    = 8
 	defaultMaxBackoff    = 5 * time.Second
-	defaultMaxConcurrent = 10
+	defaultMaxConcurrent = 512 // a ceiling, not the pace: see sched.go
 	// maxRetrySleep bounds max_retries × retry_max_backoff, so retries of
 	// one call stay well under Vault's 90 s request timeout.
 	maxRetrySleep = 60 * time.Second
@@ -83,9 +85,9 @@ func (*Driver) Info() providers.DriverInfo {
 			{Name: "region", Type: providers.TypeString, Description: "AWS region (default: AWS_REGION / shared config, else us-east-1)."},
 			{Name: "iam_endpoint", Type: providers.TypeString, Description: "IAM endpoint URL override, e.g. https://iam.amazonaws.com or an emulator."},
 			{Name: "sts_endpoint", Type: providers.TypeString, Description: "STS endpoint URL override."},
-			{Name: "max_retries", Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a throttled or failed (5xx, connection) AWS call, with jittered exponential backoff. 0 disables retries."},
+			{Name: "max_retries", Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a throttled AWS call (paced by the call scheduler, no sleep) or a failed one (5xx, connection; jittered exponential backoff). 0 disables retries."},
 			{Name: "retry_max_backoff", Type: providers.TypeDuration, Default: defaultMaxBackoff, Description: "Longest sleep between two retries; max_retries × retry_max_backoff must not exceed 60s."},
-			{Name: "max_concurrent_iam_calls", Type: providers.TypeInt, Default: defaultMaxConcurrent, Description: "Most IAM calls this instance has in flight at once (IAM rate limits are per account)."},
+			{Name: "max_concurrent_iam_calls", Type: providers.TypeInt, Default: defaultMaxConcurrent, Description: "Ceiling on the IAM calls this instance has in flight at once. The instance's call scheduler paces calls below it, from the account's throttling answers (IAM rate limits are per account)."},
 			{Name: "max_managed_policies_per_user", Type: providers.TypeInt, Default: defaultManagedPerUser, Description: "The account's quota of managed policies attached to one IAM user (10 unless raised through Service Quotas, at most 20); roles with more policy_arns are refused."},
 			{Name: "username_template", Type: providers.TypeString, Default: DefaultUsernameTemplate, Description: "IAM user name of an iam_user credential, in Vault's template language with .RoleName, .DisplayName, .Instance, .ID (required) and .UnixTime, e.g. vault-{{ .RoleName | truncate 20 }}-{{ .ID }}. Every name it can render must be a valid IAM user name (1-64 of letters, digits and +=,.@_-); checked when written. Templates of the former {{role:20}} syntax are converted."},
 			{Name: "session_name_template", Type: providers.TypeString, Default: DefaultSessionNameTemplate, Description: "STS role session name of an assumed_role credential, in the language of username_template; every name it can render must be a valid session name (2-64 of letters, digits and +=,.@_-)."},

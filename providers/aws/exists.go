@@ -24,7 +24,7 @@ import (
 // make every issue fail with a 502 after creating and undoing a user. At
 // role write, each named object is read once (GetPolicy, GetGroup,
 // GetRole), all concurrently, through the instance's IAM client (so the
-// max_concurrent_iam_calls semaphore and the retryer apply). The reads
+// call scheduler and the retryer apply). The reads
 // create nothing.
 //
 // The answer of each read decides:

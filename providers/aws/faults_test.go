@@ -114,5 +114,7 @@ func TestRateLimitedConcurrentIssuance(t *testing.T) {
 	require.Equal(t, before, e.ts.State())
 	calls := e.ts.Core().Calls()
 	t.Logf("100 issuances + 100 revokes at 20 rps: %d calls (%d IAM), max in flight %d", calls.Total, iamCalls(calls.Counts), calls.MaxInFlight)
-	require.LessOrEqual(t, calls.MaxOverlap(), 10, "never more IAM calls in flight than max_concurrent_iam_calls")
+	// 3 IAM calls per issue and per revoke; the call scheduler paces them
+	// so that throttled retries do not spend the account's budget.
+	require.LessOrEqual(t, iamCalls(calls.Counts), 600*11/10, "at most 10%% more calls than needed")
 }

@@ -27,8 +27,8 @@ type provider struct {
 	cfg      awsv2.Config
 	iam      *iam.Client
 	sts      *sts.Client
-	// sem caps the IAM calls in flight (see limitConcurrency).
-	sem chan struct{}
+	// sched paces the IAM and STS calls (see sched.go).
+	sched schedulers
 
 	// idMu guards id: the account of the instance's credential, from STS
 	// GetCallerIdentity on first need, for the access key id it was asked

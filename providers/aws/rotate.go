@@ -71,6 +71,6 @@ func (p *provider) iamWithKey(accessKey, secretKey string) *iam.Client {
 			o.BaseEndpoint = awsv2.String(p.s.iamEndpoint)
 		}
 		o.Credentials = credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")
-		o.APIOptions = append(o.APIOptions, p.limitConcurrency)
+		o.APIOptions = append(o.APIOptions, scheduleWith(p.sched.iam))
 	})
 }

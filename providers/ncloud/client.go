@@ -15,6 +15,8 @@ import (
 
 	"github.com/NaverCloudPlatform/ncloud-sdk-go-v2/hmac"
 	"github.com/NaverCloudPlatform/ncloud-sdk-go-v2/ncloud/credentials"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/callsched"
 )
 
 // API Gateway request headers (management-sts, pub-iam-v2-overview).
@@ -41,6 +43,7 @@ type client struct {
 	now        func() time.Time
 	timeout    time.Duration
 	maxRetries int
+	sched      *callsched.Scheduler // paces the attempts (sched.go); nil: none
 }
 
 func newClient(hc *http.Client, api apiKind, base string, creds *credSource, now func() time.Time, timeout time.Duration, maxRetries int) *client {
@@ -82,9 +85,10 @@ func (cl *client) do(ctx context.Context, c call) error {
 		attempts += cl.maxRetries
 	}
 	var err error
+	paced := 0 // rate-limited attempts that did not count (sched.go)
 	for i := 0; i < attempts; i++ {
 		if i > 0 {
-			if werr := sleep(ctx, backoff(i)); werr != nil {
+			if werr := sleep(ctx, cl.retryDelay(i, err)); werr != nil {
 				return fmt.Errorf("%s: %w (last error: %v)", c.op, werr, err)
 			}
 		}
@@ -93,12 +97,18 @@ func (cl *client) do(ctx context.Context, c call) error {
 		if err == nil || !retry {
 			return err
 		}
+		attempts += cl.pacedRetry(c.idempotent, err, &paced)
 	}
 	return err
 }
 
 // once sends one attempt; retry reports whether another may help.
 func (cl *client) once(ctx context.Context, c call, body []byte) (retry bool, err error) {
+	finish, err := cl.acquire(ctx, c.op)
+	if err != nil {
+		return false, err
+	}
+	defer func() { finish(err) }()
 	ctx, cancel := context.WithTimeout(ctx, cl.timeout)
 	defer cancel()
 	ak, sk, err := cl.creds.get()

@@ -135,6 +135,7 @@ func (d *Driver) Open(_ context.Context, req providers.OpenRequest) (providers.P
 		sub:      newClient(hc, apiSubAccount, cfg.subAccountEndpoint, creds, d.now, cfg.requestTimeout, cfg.maxRetries),
 		now:      d.now,
 	}
+	schedule(logger, map[string]*client{"sts": p.sts, "sub account": p.sub})
 	logger.Debug("opened", "site", cfg.site, "sts_endpoint", cfg.stsEndpoint, "subaccount_endpoint", cfg.subAccountEndpoint, "credentials", creds.source)
 	return p, nil
 }

@@ -120,7 +120,7 @@ func (d *Driver) Info() providers.DriverInfo {
 			{Name: fieldSTSEndpoint, Type: providers.TypeString, Description: "Override of the Secure Token Service base URL (default: the site's https://sts.apigw.<site domain>)."},
 			{Name: fieldSubAccountEndpoint, Type: providers.TypeString, Description: "Override of the Sub Account API base URL (default: the site's https://subaccount.apigw.<site domain>)."},
 			{Name: fieldRequestTimeout, Type: providers.TypeDuration, Default: defaultRequestTimeout, Description: "Timeout of one HTTP request to Ncloud (each retry gets its own)."},
-			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a call that failed with 429, 5xx or no answer (jittered backoff); a create is tried again only after learning what the failed attempt did. 0 disables them."},
+			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a call that failed with 5xx or no answer (jittered backoff) or 429 (paced by the call scheduler; up to 10 of these do not count); a create is tried again only after learning what the failed attempt did. 0 disables them."},
 			{Name: fieldRootSubAccountID, Type: providers.TypeString, Description: "Sub account id (UUID) that owns access_key, for rotate-root; unset: STS caller-identity tells it."},
 			{Name: fieldUseAmbient, Type: providers.TypeBool, Default: false, Description: "Send credentials found outside the config (NCLOUD_ACCESS_KEY/NCLOUD_SECRET_KEY, ~/.ncloud/configure, server role) to sts_endpoint/subaccount_endpoint overrides too. Unset, they only go to the site's own Ncloud endpoints."},
 		},

@@ -87,7 +87,7 @@ func TestConcurrentRevoke(t *testing.T) {
 	e.configure(nil)
 	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 	e.ts.Core().SetFaults(faults(nil))
-	const n = 60
+	const n = 160
 	var secrets []*logical.Secret
 	for range n {
 		secrets = append(secrets, e.issue("r").Secret)
@@ -113,7 +113,7 @@ func TestConcurrentRevoke(t *testing.T) {
 	}
 	require.Equal(t, before["tokens"]-n, e.ts.State()["tokens"])
 	overlap := e.ts.Core().Calls().MaxOverlap("TokenDelete")
-	require.LessOrEqual(t, overlap, 32, "connections to Nomad are capped")
+	require.LessOrEqual(t, overlap, 128, "requests to Nomad in flight are capped (the call scheduler's ceiling)")
 	require.Greater(t, overlap, 1, "revokes ran concurrently")
 	t.Logf("%d revokes: %d DELETE calls, at most %d in flight", n, e.ts.Core().Count("TokenDelete"), overlap)
 }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// targetsTable writes the targets, measured.
+func targetsTable(b *strings.Builder, ts []targetCheck) {
+	b.WriteString("| measure | measured | target | |\n|---|--:|--:|---|\n")
+	for _, t := range ts {
+		mark := "met"
+		if !t.OK {
+			mark = "**missed**"
+		}
+		note := ""
+		if t.Note != "" {
+			note = " (" + t.Note + ")"
+		}
+		fmt.Fprintf(b, "| %s%s | %s | ≤ %g | %s |\n", t.Measure, note, num(t.Value), t.Max, mark)
+	}
+}
+
+// bulkSection writes the bulk case's numbers.
+func bulkSection(b *strings.Builder, bk *bulkResult) {
+	fmt.Fprintf(b, "Each engine held %d IAM users of the bench role on its own emulated account (%d ms per call, %g requests/s, burst %g); `vault lease revoke -prefix <mount>/creds/.../bench` (asynchronous) emptied the plugin's account, then the builtin engine's (each alone, with all of Vault's revocation workers). ",
+		bk.Leases, bk.LatencyMS, bk.RateLimitRPS, max(1, bk.RateLimitRPS))
+	fmt.Fprintf(b, "The revokes need %d IAM calls, so no engine can empty its account in less than %.0f s. The objects left were read every half second.\n\n", bk.CallsNeeded, bk.FloorS)
+	b.WriteString("| engine | account empty after | / floor | IAM calls (needed) | users left | leases left in Vault | irrevocable |\n|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, s := range []bulkSide{bk.Ours, bk.Builtin} {
+		empty := fmt.Sprintf("%.1f s", s.EmptyS)
+		if !s.Reached {
+			empty = fmt.Sprintf("not within %.0f s (capped)", s.EmptyS)
+		}
+		fmt.Fprintf(b, "| %s | %s | %.2f | %d (%d) | %d | %d | %d |\n", s.Engine, empty, s.EmptyS/bk.FloorS, s.Calls, bk.CallsNeeded, s.UsersLeft, s.LeasesLeft, s.Irrevocable)
+	}
+	fmt.Fprintf(b, "\nThe plugin process's resident memory (VmRSS): %.1f MB before these leases were issued, %.1f MB with %d live leases", bk.RSSBeforeMB, bk.RSSLiveMB, bk.LiveLeases)
+	if bk.KeepLeases > 0 {
+		fmt.Fprintf(b, " (the %d above and %d more on a third account)", bk.Leases, bk.KeepLeases)
+	}
+	fmt.Fprintf(b, ", at most %.1f MB while revoking.", bk.RSSRevokeMaxMB)
+	if k := bk.Keep; k != nil {
+		fmt.Fprintf(b, " The %d other leases were then revoked without a rate limit: %s, %d users and %d leases left, %d irrevocable.", bk.KeepLeases, emptyText(*k), k.UsersLeft, k.LeasesLeft, k.Irrevocable)
+	}
+	b.WriteString("\n")
+}
+
+// rateLimitedTable writes, per limit and run, the batch times against the
+// floor and the calls per operation.
+func rateLimitedTable(b *strings.Builder, rows []phaseResult, rates []float64) {
+	b.WriteString("| limit | run | engine | floor per batch | issues: batch | / floor | calls / issue | revokes: batch | / floor | calls / revoke | errors (issue / revoke) | users left |\n")
+	b.WriteString("|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, rate := range rates {
+		for _, run := range runsOf(rows, modeRateLimited, rate) {
+			for _, e := range []string{"builtin", "multicloud"} {
+				p := find(rows, modeRateLimited, rate, e, run)
+				if p == nil {
+					continue
+				}
+				fmt.Fprintf(b, "| %g/s | %d | %s | %s | %s | %.2f | %.1f | %s | %.2f | %.1f | %d / %d | %d |\n",
+					rate, run, e, msCell(p.FloorMS), msCell(p.Issue.WallMS), p.Issue.WallMS/p.FloorMS, p.CallsPerIssue,
+					msCell(p.Revoke.WallMS), p.Revoke.WallMS/p.FloorMS, p.CallsPerRevoke, p.Issue.Errors, p.Revoke.Errors, p.Left)
+			}
+		}
+	}
+}
+
+// phaseTable writes one markdown table row per phase.
+func phaseTable(b *strings.Builder, rows []phaseResult, api, kind string) {
+	fmt.Fprintf(b, "| mode | run | engine | N | issue p50 | issue p95 | issue batch | revoke p50 | revoke p95 | revoke batch | %s calls / issue | %s calls / revoke | List calls / revoke | peak in flight (issue / revoke) | errors (issue / revoke) | %s left |\n", api, api, kind)
+	b.WriteString("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range rows {
+		mode := r.Mode
+		if r.RateLimitRPS > 0 {
+			mode = fmt.Sprintf("%s %g/s", r.Mode, r.RateLimitRPS)
+		}
+		fmt.Fprintf(b, "| %s | %d | %s | %d | %s | %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %d / %d | %d / %d | **%d** |\n",
+			mode, r.Run, r.Engine, r.N, msCell(r.Issue.P50MS), msCell(r.Issue.P95MS), msCell(r.Issue.WallMS),
+			msCell(r.Revoke.P50MS), msCell(r.Revoke.P95MS), msCell(r.Revoke.WallMS),
+			r.CallsPerIssue, r.CallsPerRevoke, r.ListCallsPerRevoke,
+			r.IssueCalls.PeakInFlight, r.RevokeCalls.PeakInFlight, r.Issue.Errors, r.Revoke.Errors, r.Left)
+	}
+	var errs []string
+	for _, r := range rows {
+		for _, e := range r.Errors {
+			errs = append(errs, fmt.Sprintf("%s run %d / %s: `%s`", r.Mode, r.Run, r.Engine, e))
+		}
+	}
+	if len(errs) > 0 {
+		b.WriteString("\nErrors seen (first distinct ones per phase):\n\n")
+		for _, e := range errs {
+			fmt.Fprintf(b, "- %s\n", e)
+		}
+	}
+}
+
+// caseSection writes one failure case: its explanation and each engine's
+// steps.
+func caseSection(b *strings.Builder, cases []caseResult, name, title, text string) {
+	fmt.Fprintf(b, "### %s\n\n%s\n\n", title, text)
+	b.WriteString("| engine | step | exit code | cloud calls | objects left | Vault's error |\n|---|---|--:|--:|--:|---|\n")
+	for _, c := range cases {
+		if c.Case != name {
+			continue
+		}
+		for _, s := range c.Steps {
+			out := strings.ReplaceAll(s.Output, "|", `\|`)
+			fmt.Fprintf(b, "| %s | `%s` | %d | %d | %d %s | %s |\n", c.Engine, s.Command, s.ExitCode, s.CloudCalls, s.Left, c.Kind, out)
+		}
+	}
+	b.WriteString("\n")
+}
+
+// msCell formats milliseconds for a table cell.
+func msCell(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2f s", v/1000)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+// num formats a measured value: integers without decimals.
+func num(v float64) string {
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d", int64(v))
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// ratio says how many times faster (or slower) b is than a.
+func ratio(a, b float64) string {
+	switch {
+	case a <= 0 || b <= 0:
+		return "n/a"
+	case a >= b:
+		return fmt.Sprintf("%.1f× faster", a/b)
+	default:
+		return fmt.Sprintf("%.1f× slower", b/a)
+	}
+}
