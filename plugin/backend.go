@@ -64,6 +64,10 @@ type Backend struct {
 
 	// mountIDCache holds the mount id once known ("" until then).
 	mountIDCache atomic.Value
+
+	// roles and ttls cache what every issue reads (see cache.go).
+	roles roleCache
+	ttls  mountTTLs
 }
 
 // instance is an open provider with the config it was opened from.
@@ -115,6 +119,9 @@ func (b *Backend) invalidate(_ context.Context, key string) {
 	}
 	if key == settingsKey {
 		b.mountIDCache.Store("")
+	}
+	if strings.HasPrefix(key, rolePrefix) {
+		b.roles.drop(key)
 	}
 }
 

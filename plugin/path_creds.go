@@ -76,7 +76,7 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return respondErr(err)
 	}
-	role, err := loadRole(ctx, req.Storage, instName, roleName)
+	role, err := b.role(ctx, req.Storage, instName, roleName)
 	if err != nil {
 		return nil, err
 	}
@@ -235,12 +235,12 @@ func (b *Backend) undoCreate(ctx context.Context, s logical.Storage, p providers
 
 // limits returns the role's and the mount's TTL bounds.
 func (b *Backend) limits(roleTTL, roleMaxTTL int64) lease.Limits {
-	sys := b.System()
+	def, max := b.mountTTLs()
 	return lease.Limits{
 		RoleTTL:         time.Duration(roleTTL) * time.Second,
 		RoleMaxTTL:      time.Duration(roleMaxTTL) * time.Second,
-		MountDefaultTTL: sys.DefaultLeaseTTL(),
-		MountMaxTTL:     sys.MaxLeaseTTL(),
+		MountDefaultTTL: def,
+		MountMaxTTL:     max,
 	}
 }
 

@@ -176,7 +176,10 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 		resp = &logical.Response{}
 		resp.AddWarning(fmt.Sprintf("max_ttl %s is greater than the mount's max lease TTL %s; leases are capped at the latter", time.Duration(role.MaxTTL)*time.Second, max))
 	}
-	if err := putJSON(ctx, req.Storage, roleKey(instName, name), role); err != nil {
+	err = putJSON(ctx, req.Storage, roleKey(instName, name), role)
+	// After the write: a read that raced it cannot cache the old role.
+	b.roles.drop(roleKey(instName, name))
+	if err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -215,5 +218,8 @@ func (b *Backend) handleRoleRead(ctx context.Context, req *logical.Request, d *f
 }
 
 func (b *Backend) handleRoleDelete(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	return nil, req.Storage.Delete(ctx, roleKey(d.Get("provider").(string), d.Get("name").(string)))
+	key := roleKey(d.Get("provider").(string), d.Get("name").(string))
+	err := req.Storage.Delete(ctx, key)
+	b.roles.drop(key)
+	return nil, err
 }

@@ -125,7 +125,7 @@ func (b *Backend) secretRenew(ctx context.Context, req *logical.Request, _ *fram
 	// Current role limits apply; the ones recorded at issue when the role
 	// is gone.
 	roleTTL, roleMax := ld.RoleTTL, ld.RoleMaxTTL
-	if role, err := loadRole(ctx, req.Storage, ld.Provider, ld.Role); err != nil {
+	if role, err := b.role(ctx, req.Storage, ld.Provider, ld.Role); err != nil {
 		return nil, err
 	} else if role != nil {
 		roleTTL, roleMax = role.TTL, role.MaxTTL

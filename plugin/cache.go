@@ -1,0 +1,91 @@
+package plugin
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/logical"
+)
+
+// Issuing a credential reads the role and the mount's TTLs. For a plugin
+// each is a round trip over its gRPC channel to Vault, and under a burst
+// of issues those round trips, not the cloud, dominate (make bench: 50
+// concurrent Nomad issues). Both are cached here.
+
+// roleCache holds roles read from storage. A role write or delete on this
+// node, and an invalidation from another node (Vault calls Invalidate for
+// every replicated key that changes), drop the entry. A read that raced a
+// write does not cache what it read: gen counts writes.
+type roleCache struct {
+	mu    sync.RWMutex
+	gen   uint64
+	roles map[string]*storedRole // role key -> role
+}
+
+func (c *roleCache) get(key string) (*storedRole, uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	r, ok := c.roles[key]
+	return r, c.gen, ok
+}
+
+func (c *roleCache) put(key string, r *storedRole, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if c.roles == nil {
+		c.roles = map[string]*storedRole{}
+	}
+	c.roles[key] = r
+}
+
+func (c *roleCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.roles, key)
+}
+
+// role returns a role, from the cache when it holds it. Callers must not
+// modify the returned role.
+func (b *Backend) role(ctx context.Context, s logical.Storage, instance, name string) (*storedRole, error) {
+	key := roleKey(instance, name)
+	if r, _, ok := b.roles.get(key); ok {
+		return r, nil
+	}
+	_, gen, _ := b.roles.get(key)
+	r, err := loadRole(ctx, s, instance, name)
+	if err != nil || r == nil {
+		return r, err
+	}
+	b.roles.put(key, r, gen)
+	return r, nil
+}
+
+// mountTTLCacheFor is how long the mount's default and max lease TTLs are
+// reused. Vault caps every lease at the mount's current max when it
+// registers it, so a tune takes effect at once for the lease; the plugin's
+// own use of the values (the TTL it asks the cloud for) lags by at most this.
+const mountTTLCacheFor = 2 * time.Second
+
+// mountTTLs caches the system view's default and max lease TTLs.
+type mountTTLs struct {
+	mu       sync.Mutex
+	at       time.Time
+	def, max time.Duration
+}
+
+// mountTTLs returns the mount's default and max lease TTLs.
+func (b *Backend) mountTTLs() (def, max time.Duration) {
+	c := &b.ttls
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || time.Since(c.at) > mountTTLCacheFor {
+		sys := b.System()
+		c.def, c.max, c.at = sys.DefaultLeaseTTL(), sys.MaxLeaseTTL(), time.Now()
+	}
+	return c.def, c.max
+}
