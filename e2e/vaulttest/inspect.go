@@ -49,11 +49,10 @@ func (s *Server) MountUUID(t testing.TB, mount string) string {
 // Options.RawStorageEndpoint.
 func (s *Server) MountStorage(t testing.TB, mount string) map[string][]byte {
 	t.Helper()
-	c := s.Client(t)
 	root := "logical/" + s.MountUUID(t, mount) + "/"
 	out := map[string][]byte{}
-	for _, key := range s.MountStorageKeys(t, mount, "") {
-		if v := s.rawRead(t, c, root+key); v != nil {
+	for _, key := range s.RawKeys(t, root) {
+		if v := s.RawGet(t, root+key); v != nil {
 			out[key] = v
 		}
 	}
@@ -65,21 +64,33 @@ func (s *Server) MountStorage(t testing.TB, mount string) map[string][]byte {
 // Options.RawStorageEndpoint).
 func (s *Server) MountStorageKeys(t testing.TB, mount, prefix string) []string {
 	t.Helper()
-	c := s.Client(t)
 	root := "logical/" + s.MountUUID(t, mount) + "/"
 	var out []string
-	var walk func(prefix string)
-	walk = func(prefix string) {
-		sec, err := c.Logical().List("sys/raw/" + root + prefix)
+	for _, k := range s.RawKeys(t, root+prefix) {
+		out = append(out, prefix+k)
+	}
+	return out
+}
+
+// RawKeys lists every key below prefix (a barrier path ending in "/",
+// e.g. "sys/expire/id/multicloud/"), recursively, relative to prefix,
+// through sys/raw (needs Options.RawStorageEndpoint).
+func (s *Server) RawKeys(t testing.TB, prefix string) []string {
+	t.Helper()
+	c := s.Client(t)
+	var out []string
+	var walk func(rel string)
+	walk = func(rel string) {
+		sec, err := c.Logical().List("sys/raw/" + prefix + rel)
 		if err != nil {
-			t.Fatalf("vaulttest: listing sys/raw/%s%s (is RawStorageEndpoint set?): %v", root, prefix, err)
+			t.Fatalf("vaulttest: listing sys/raw/%s%s (is RawStorageEndpoint set?): %v", prefix, rel, err)
 		}
 		if sec == nil {
 			return
 		}
 		keys, _ := sec.Data["keys"].([]any)
 		for _, k := range keys {
-			key := prefix + fmt.Sprint(k)
+			key := rel + fmt.Sprint(k)
 			if strings.HasSuffix(key, "/") {
 				walk(key)
 				continue
@@ -87,20 +98,20 @@ func (s *Server) MountStorageKeys(t testing.TB, mount, prefix string) []string {
 			out = append(out, key)
 		}
 	}
-	walk(prefix)
+	walk("")
 	return out
 }
 
-// rawRead reads one barrier entry through sys/raw, base64-encoded so any
-// bytes survive.
-func (s *Server) rawRead(t testing.TB, c *api.Client, path string) []byte {
+// RawGet reads one barrier entry (decrypted, decompressed) through
+// sys/raw; nil if there is none.
+func (s *Server) RawGet(t testing.TB, path string) []byte {
 	t.Helper()
-	sec, err := c.Logical().ReadWithData("sys/raw/"+path, map[string][]string{"encoding": {"base64"}})
+	sec, err := s.Client(t).Logical().ReadWithData("sys/raw/"+path, map[string][]string{"encoding": {"base64"}})
 	if err != nil {
 		t.Fatalf("vaulttest: reading sys/raw/%s: %v", path, err)
 	}
 	if sec == nil {
-		return nil // removed between list and read
+		return nil
 	}
 	v, ok := sec.Data["value"].(string)
 	if !ok {
