@@ -103,6 +103,7 @@ type killEnv struct {
 // and `vault lease revoke -prefix` leaves nothing and no irrevocable lease.
 func TestVaultKilledMidIssuance(t *testing.T) {
 	t.Parallel()
+	figures := newFigures(t)
 	p := vaulttest.BuildPlugin(t, pluginVersion)
 	s := vaulttest.StartRaft(t, vaulttest.Options{Plugins: []*vaulttest.Plugin{p}, LogLevel: "debug", RawStorageEndpoint: true})
 	cs := startClouds(t)
@@ -133,25 +134,25 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 		renewed += renewAll(t, e.s.Client(t), e.l)
 	}
 
+	var maxRestart time.Duration
+	for _, d := range restarts {
+		maxRestart = max(maxRestart, d)
+	}
+	figures["max_restart_seconds"] = maxRestart.Seconds()
 	start := time.Now()
 	minAge := setMinAge(t, s, 10*time.Second)
 	if full() {
 		hit = append(hit, e.killDuringRollback(t, minAge)...)
 		kills = len(hit)
 	}
+	figures["kills"], figures["points"] = kills, hit
 	e.waitSettled(t, minAge+2*rollbackPeriod+30*time.Second)
-	settle := time.Since(start)
-	held := requireHeld(t, s, cs, e.l)
+	figures["rollback_settle_seconds"] = time.Since(start).Seconds()
+	figures["issued"] = len(e.l.every)
+	requireHeld(t, s, cs, e.l, figures)
 	renewed += renewAll(t, s.Client(t), e.l)
-	revokeSecs := revokeEverything(t, s, cs, e.l, 3*time.Minute).Seconds()
-
-	var maxRestart time.Duration
-	for _, d := range restarts {
-		maxRestart = max(maxRestart, d)
-	}
-	record(t, map[string]any{"kills": kills, "points": hit, "issued": len(e.l.every), "renewed_after_kills": renewed,
-		"max_restart_seconds": maxRestart.Seconds(), "rollback_settle_seconds": settle.Seconds(),
-		"leases_before_revoke": held, "revoke_seconds": revokeSecs, "objects_left": 0, "irrevocable_leases": 0})
+	figures["renewed_after_kills"] = renewed
+	figures["revoke_seconds"] = revokeEverything(t, s, cs, e.l, 3*time.Minute, figures).Seconds()
 	if full() {
 		require.GreaterOrEqual(t, kills, 20, "Vault is killed at 20 points or more")
 	}
@@ -159,8 +160,9 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 
 // killAt runs one kill cycle: hold the point's call, start the work that
 // reaches it together with issuances of the other clouds, SIGKILL Vault
-// once the call is held, release the hold (a call held before its effect
-// never takes effect), restart and unseal. It returns the restart time.
+// once the call is held and the others are done, release the hold (a call
+// held before its effect never takes effect), restart and unseal. It
+// returns the restart time.
 func (e *killEnv) killAt(t *testing.T, kp killPoint) time.Duration {
 	t.Helper()
 	target := e.cs.byName(kp.provider)
@@ -168,15 +170,22 @@ func (e *killEnv) killAt(t *testing.T, kp killPoint) time.Duration {
 	defer h.Release(emulator.None)
 	c := noRetryClient(t, e.s)
 
-	var wg sync.WaitGroup
+	// The held provider's issuances and the other clouds' run at once;
+	// Vault dies once the others are done and the point's call is held,
+	// so that the kill lands exactly there (TestVaultKilledUnderLoad
+	// kills at random moments instead).
+	var held, others sync.WaitGroup
 	for _, cl := range e.cs.all() {
 		if cl == target && kp.phase == phaseRevoke {
 			continue
 		}
+		wg := &others
+		if cl == target {
+			wg = &held
+		}
 		for range perProviderPerCycle {
 			wg.Go(func() {
-				// A request cut by the kill fails; one that finished
-				// before it is a lease like any other.
+				// A request cut by the kill fails.
 				if cr, err := issue(c, cl); err == nil {
 					e.l.add(cr)
 				}
@@ -197,9 +206,10 @@ func (e *killEnv) killAt(t *testing.T, kp killPoint) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), holdWait)
 	defer cancel()
 	require.NoError(t, h.Wait(ctx, 1), "%s: the hold never caught its call", kp)
+	others.Wait()
 	e.s.Crash(t)
 	h.Release(emulator.Drop)
-	wg.Wait()
+	held.Wait()
 	start := time.Now()
 	e.s.Restart(t)
 	took := time.Since(start)

@@ -34,6 +34,18 @@ func size(short, long int) int {
 
 var resultsMu sync.Mutex
 
+// newFigures returns the map a test fills with its figures; they are
+// recorded when the test ends, passed or failed, with "passed" set.
+func newFigures(t *testing.T) map[string]any {
+	t.Helper()
+	figures := map[string]any{}
+	t.Cleanup(func() {
+		figures["passed"] = !t.Failed()
+		record(t, figures)
+	})
+	return figures
+}
+
 // record logs one test's figures and, when RELIABILITY_RESULTS is set,
 // appends them to that file as one JSON line.
 func record(t *testing.T, figures map[string]any) {
