@@ -27,7 +27,7 @@ type attempt struct {
 }
 
 // load issues credentials of every cloud in turn from several workers
-// until stopped, and keeps every attempt.
+// until stopped, each pausing after a success, and keeps every attempt.
 type load struct {
 	mu       sync.Mutex
 	attempts []attempt
@@ -35,7 +35,7 @@ type load struct {
 	wg       sync.WaitGroup
 }
 
-func startLoad(c *api.Client, cs *clouds, l *ledger, workers int) *load {
+func startLoad(c *api.Client, cs *clouds, l *ledger, workers int, pause time.Duration) *load {
 	ld := &load{stop: make(chan struct{})}
 	for w := range workers {
 		ld.wg.Go(func() {
@@ -54,10 +54,13 @@ func startLoad(c *api.Client, cs *clouds, l *ledger, workers int) *load {
 				ld.mu.Lock()
 				ld.attempts = append(ld.attempts, a)
 				ld.mu.Unlock()
-				if err != nil {
+				switch {
+				case err != nil:
 					// A client backs off when Vault is down rather than
 					// spinning on refused connections.
 					time.Sleep(100 * time.Millisecond)
+				case pause > 0:
+					time.Sleep(pause)
 				}
 			}
 		})
@@ -128,7 +131,7 @@ func TestPluginProcessKilled(t *testing.T) {
 	mountPlugin(t, s, p, cs)
 	l := newLedger()
 	c := noRetryClient(t, s)
-	ld := startLoad(c, cs, l, 6)
+	ld := startLoad(c, cs, l, 6, 0)
 
 	var windows []window
 	var recoveries []float64

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"sort"
@@ -432,6 +433,35 @@ func renewAll(t *testing.T, c *api.Client, l *ledger) int {
 	return n
 }
 
+// renewSome renews the n newest live leases the test knows and n others
+// chosen at random.
+func renewSome(t *testing.T, c *api.Client, l *ledger, n int) int {
+	t.Helper()
+	l.mu.Lock()
+	var live []cred
+	for _, cr := range l.every {
+		if _, ok := l.live[cr.leaseID]; ok {
+			live = append(live, cr)
+		}
+	}
+	l.mu.Unlock()
+	pick := map[string]bool{}
+	for i := len(live) - 1; i >= 0 && i >= len(live)-n; i-- {
+		pick[live[i].leaseID] = true
+	}
+	for range n {
+		if len(live) > 0 {
+			pick[live[rand.IntN(len(live))].leaseID] = true
+		}
+	}
+	for id := range pick {
+		sec, err := c.Sys().Renew(id, 3600)
+		require.NoError(t, err, "renew %s", id)
+		require.Equal(t, id, sec.LeaseID)
+	}
+	return len(pick)
+}
+
 // revokeEverything runs `vault lease revoke -prefix <mount>/creds` (the
 // CLI's asynchronous default), waits until Vault holds no lease of the
 // mount and every cloud is back to its fixtures, and asserts that no lease
@@ -463,6 +493,7 @@ func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, 
 		last = fmt.Sprintf("%d leases left (%d irrevocable), objects left: %v", len(leases), irrevocable, objs)
 		time.Sleep(time.Second)
 	}
+	logMatching(t, s, 20, "failed to revoke")
 	t.Fatalf("revoke -prefix did not finish within %s: %s", timeout, last)
 	return 0
 }
