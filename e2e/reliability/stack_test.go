@@ -464,8 +464,9 @@ func renewSome(t *testing.T, c *api.Client, l *ledger, n int) int {
 
 // revokeEverything runs `vault lease revoke -prefix <mount>/creds` (the
 // CLI's asynchronous default), waits until Vault holds no lease of the
-// mount and every cloud is back to its fixtures, and asserts that no lease
-// is irrevocable. It notes what is left in figures.
+// mount and every cloud is back to its fixtures, and checks that no lease
+// is irrevocable. It notes what is left in figures; a failure marks the
+// test failed but lets it go on (the soak still scans for secrets).
 func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, timeout time.Duration, figures map[string]any) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -487,15 +488,17 @@ func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, 
 				l.revoked(cr.leaseID)
 			}
 			figures["objects_left"] = 0
-			require.Zero(t, irrevocable, "irrevocable leases")
+			if irrevocable != 0 {
+				t.Errorf("%d irrevocable leases", irrevocable)
+			}
 			return time.Since(start)
 		}
 		last = fmt.Sprintf("%d leases left (%d irrevocable), objects left: %v", len(leases), irrevocable, objs)
 		time.Sleep(time.Second)
 	}
 	logMatching(t, s, 20, "failed to revoke")
-	t.Fatalf("revoke -prefix did not finish within %s: %s", timeout, last)
-	return 0
+	t.Errorf("revoke -prefix did not finish within %s: %s", timeout, last)
+	return time.Since(start)
 }
 
 // logUnheld logs the objects of a cloud that no lease known to the test
