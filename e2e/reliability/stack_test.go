@@ -2,21 +2,14 @@ package reliability
 
 import (
 	"context"
-	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	ncphmac "github.com/NaverCloudPlatform/ncloud-sdk-go-v2/hmac"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -203,96 +196,6 @@ func noRetryClient(t *testing.T, s *vaulttest.Server) *api.Client {
 	return c
 }
 
-// cred is one issued credential.
-type cred struct {
-	provider string
-	leaseID  string
-	object   string
-	secret   string
-}
-
-// issue reads creds/<provider>/ci once.
-func issue(c *api.Client, cl *cloud) (cred, error) {
-	sec, err := c.Logical().Read(mount + "/creds/" + cl.provider + "/" + role)
-	if err != nil {
-		return cred{}, err
-	}
-	if sec == nil || sec.LeaseID == "" {
-		return cred{}, fmt.Errorf("creds/%s/%s answered no lease", cl.provider, role)
-	}
-	out := cred{provider: cl.provider, leaseID: sec.LeaseID,
-		object: fmt.Sprint(sec.Data[cl.objectField]), secret: fmt.Sprint(sec.Data[cl.secretField])}
-	if out.object == "" || out.secret == "" {
-		return cred{}, fmt.Errorf("creds/%s/%s answered no %s or %s", cl.provider, role, cl.objectField, cl.secretField)
-	}
-	return out, nil
-}
-
-// ledger is what a test knows it was issued, concurrency-safe.
-type ledger struct {
-	mu    sync.Mutex
-	live  map[string]cred // by lease id
-	gone  map[string]cred // revoked by the test
-	every []cred          // everything ever issued
-}
-
-func newLedger() *ledger { return &ledger{live: map[string]cred{}, gone: map[string]cred{}} }
-
-func (l *ledger) add(c cred) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.live[c.leaseID] = c
-	l.every = append(l.every, c)
-}
-
-func (l *ledger) revoked(leaseID string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if c, ok := l.live[leaseID]; ok {
-		delete(l.live, leaseID)
-		l.gone[leaseID] = c
-	}
-}
-
-// liveOf returns the live credentials of a provider ("" for all), sorted
-// by lease id.
-func (l *ledger) liveOf(provider string) []cred {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []cred
-	for _, c := range l.live {
-		if provider == "" || c.provider == provider {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].leaseID < out[j].leaseID })
-	return out
-}
-
-// oldestLive returns the live credential of a provider issued first (the
-// caller holds no lock of the ledger).
-func (l *ledger) oldestLive(provider string) *cred {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.every {
-		if _, ok := l.live[c.leaseID]; ok && c.provider == provider {
-			return &c
-		}
-	}
-	return nil
-}
-
-// secrets returns every secret ever issued.
-func (l *ledger) secrets() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.every))
-	for _, c := range l.every {
-		out = append(out, c.secret)
-	}
-	return out
-}
-
 // setMinAge sets the plugin's WAL rollback minimum age (<mount>/settings,
 // wal_rollback_min_age) and returns the age in force. With
 // RELIABILITY_BUILTIN_MIN_AGE=1 a plugin without the settings path is
@@ -352,31 +255,6 @@ func waitNoWAL(t *testing.T, s *vaulttest.Server, timeout time.Duration) time.Du
 	return 0
 }
 
-// logMatching logs the last n lines of the Vault log that contain any of
-// the given strings (case-insensitive), for diagnostics.
-func logMatching(t *testing.T, s *vaulttest.Server, n int, subs ...string) {
-	t.Helper()
-	data, err := os.ReadFile(s.LogPath())
-	if err != nil {
-		t.Logf("reading the Vault log: %v", err)
-		return
-	}
-	var out []string
-	for _, line := range strings.Split(string(data), "\n") {
-		l := strings.ToLower(line)
-		for _, sub := range subs {
-			if strings.Contains(l, strings.ToLower(sub)) {
-				out = append(out, line)
-				break
-			}
-		}
-	}
-	if len(out) > n {
-		out = out[len(out)-n:]
-	}
-	t.Logf("Vault log lines with %q:\n%s", subs, strings.Join(out, "\n"))
-}
-
 // requireHeld asserts that every per-credential object in every cloud is
 // held by a lease: per provider, the objects beyond the fixtures are as
 // many as Vault's leases, and the object of every live lease the test
@@ -420,48 +298,6 @@ func requireHeld(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, figur
 	return held
 }
 
-// renewAll renews every live lease the test knows.
-func renewAll(t *testing.T, c *api.Client, l *ledger) int {
-	t.Helper()
-	n := 0
-	for _, cr := range l.liveOf("") {
-		sec, err := c.Sys().Renew(cr.leaseID, 3600)
-		require.NoError(t, err, "renew %s", cr.leaseID)
-		require.Equal(t, cr.leaseID, sec.LeaseID)
-		n++
-	}
-	return n
-}
-
-// renewSome renews the n newest live leases the test knows and n others
-// chosen at random.
-func renewSome(t *testing.T, c *api.Client, l *ledger, n int) int {
-	t.Helper()
-	l.mu.Lock()
-	var live []cred
-	for _, cr := range l.every {
-		if _, ok := l.live[cr.leaseID]; ok {
-			live = append(live, cr)
-		}
-	}
-	l.mu.Unlock()
-	pick := map[string]bool{}
-	for i := len(live) - 1; i >= 0 && i >= len(live)-n; i-- {
-		pick[live[i].leaseID] = true
-	}
-	for range n {
-		if len(live) > 0 {
-			pick[live[rand.IntN(len(live))].leaseID] = true
-		}
-	}
-	for id := range pick {
-		sec, err := c.Sys().Renew(id, 3600)
-		require.NoError(t, err, "renew %s", id)
-		require.Equal(t, id, sec.LeaseID)
-	}
-	return len(pick)
-}
-
 // revokeEverything runs `vault lease revoke -prefix <mount>/creds` (the
 // CLI's asynchronous default), waits until Vault holds no lease of the
 // mount and every cloud is back to its fixtures, and checks that no lease
@@ -499,57 +335,4 @@ func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, 
 	logMatching(t, s, 20, "failed to revoke")
 	t.Errorf("revoke -prefix did not finish within %s: %s", timeout, last)
 	return time.Since(start)
-}
-
-// logUnheld logs the objects of a cloud that no lease known to the test
-// names, with the Vault log lines that mention them (names are not
-// secrets).
-func logUnheld(t *testing.T, s *vaulttest.Server, c *cloud, l *ledger) {
-	t.Helper()
-	known := map[string]bool{}
-	for _, cr := range l.liveOf(c.provider) {
-		known[cr.object] = true
-	}
-	log, _ := os.ReadFile(s.LogPath())
-	for _, name := range c.names(t) {
-		if known[name] || c.fixtures[name] {
-			continue
-		}
-		t.Logf("%s: %s is held by no lease the test knows; Vault log lines naming it:", c.provider, name)
-		for _, line := range strings.Split(string(log), "\n") {
-			if strings.Contains(line, name) {
-				t.Logf("    %s", line)
-			}
-		}
-	}
-}
-
-// ncloudLoginIDs lists the loginIds of every sub account,
-// through the Sub Account API signed with the root key.
-func ncloudLoginIDs(t *testing.T, ts *ncloudtest.TestServer) []string {
-	t.Helper()
-	ak, sk := ts.RootCredentials()
-	uri := "/api/v2/sub-accounts?pageNo=0&pageSize=100"
-	stamp := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	sig, err := ncphmac.NewSigner(sk, crypto.SHA256).Sign(http.MethodGet, uri, ak, stamp)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodGet, ts.URL+uri, nil)
-	require.NoError(t, err)
-	req.Header.Set("x-ncp-apigw-timestamp", stamp)
-	req.Header.Set("x-ncp-iam-access-key", ak)
-	req.Header.Set("x-ncp-apigw-signature-v2", sig)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out struct {
-		SubAccounts []struct {
-			LoginID string `json:"loginId"`
-		} `json:"subAccounts"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	var ids []string
-	for _, sa := range out.SubAccounts {
-		ids = append(ids, sa.LoginID)
-	}
-	return ids
 }
