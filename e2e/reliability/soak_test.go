@@ -215,7 +215,7 @@ func TestSoak(t *testing.T) {
 		cs.setFaults(emulator.Faults{})
 	}
 	minAge := setMinAge(t, s, 10*time.Second)
-	figures["rollback_wait_seconds"] = waitNoWAL(t, s, minAge+time.Duration(size(2, 5))*rollbackPeriod+30*time.Second).Seconds()
+	figures["rollback_wait_seconds"] = waitNoWAL(t, s, minAge+time.Duration(size(2, 7))*rollbackPeriod+30*time.Second).Seconds()
 	requireHeld(t, s, cs, l, figures)
 	leasesScanned := requireNoSecretInLeases(t, s, issued, roots)
 	figures["revoke_seconds"] = revokeEverything(t, s, cs, l, time.Duration(size(3, 8))*time.Minute, figures).Seconds()
