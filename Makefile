@@ -19,8 +19,9 @@ help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build the plugin and the cloud emulator into bin/.
+build: ## Build the plugin, the CI companion (cloudcreds) and the cloud emulator into bin/.
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/$(PLUGIN) ./cmd/$(PLUGIN)
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/cloudcreds ./cmd/cloudcreds
 	$(GO) build -trimpath -o $(BIN)/cloud-emulator ./cmd/cloud-emulator
 
 .PHONY: vault
@@ -65,6 +66,10 @@ test-reliability: vault ## Soak, crash, plugin-kill, failover and secret-hygiene
 test-e2e: vault ## End-to-end tests against the real Vault server only.
 	E2E_REQUIRED=1 $(GO) test $(GOFLAGS_TEST) -timeout 40m ./e2e/...
 
+.PHONY: testacc
+testacc: ## Acceptance tests: the conformance suite against real clouds (VAULT_ACC=1 plus each cloud's variables, see README); skips a cloud without them.
+	VAULT_ACC=1 $(GO) test -count=1 -v -timeout 30m -run 'TestAcceptance$$' ./providers/...
+
 .PHONY: cover
 cover: ## Coverage of internal/lease and plugin.
 	$(GO) test -cover ./internal/lease/ ./plugin/
@@ -91,7 +96,7 @@ tidycheck: ## Fail if go.mod/go.sum are not tidy.
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the cached Vault build).
-	rm -f $(BIN)/$(PLUGIN) $(BIN)/cloud-emulator
+	rm -f $(BIN)/$(PLUGIN) $(BIN)/cloudcreds $(BIN)/cloud-emulator
 
 .PHONY: demo
 demo: build vault ## Start Vault + emulated clouds + plugin, tour issue/renew/revoke/revoke -prefix, stop everything.

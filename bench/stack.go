@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	cloudlist "github.com/multicloud-vault/vault-plugin-secrets-multicloud/cmd/clouds"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/devvault"
 )
 
@@ -36,6 +37,8 @@ func (s *stack) start(ctx context.Context) error {
 		LogLevel: "warn",
 		// So that a CLI exit code is that of one attempt.
 		Env: []string{"VAULT_MAX_RETRIES=0"},
+		// Neither side may pick up the clouds' own variables.
+		CleanEnvPrefixes: cloudlist.EnvPrefixes(),
 	})
 	if err != nil {
 		return err

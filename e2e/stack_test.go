@@ -8,6 +8,7 @@ import (
 	"crypto"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,9 @@ import (
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
 
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/cmd/clouds"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/e2e/vaulttest"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/ncloud/ncloudtest"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
@@ -35,20 +38,31 @@ const (
 	pluginVersion = "v0.1.0"
 )
 
-// stack is a real Vault server with the plugin mounted and all three
-// providers configured against their emulators.
+// stack is a real Vault server with the plugin mounted and every cloud of
+// cmd/clouds configured against its emulator, with the emulator's roles.
 type stack struct {
 	vault  *vaulttest.Server
 	client *api.Client
 	plugin *vaulttest.Plugin
+	// clouds are every cloud's running emulator, by name.
+	clouds map[string]*running
+	// Typed handles on the emulators, for tests about one cloud.
 	aws    *awstest.TestServer
 	ncloud *ncloudtest.TestServer
 	nomad  *nomadtest.TestServer
 }
 
-// newStack starts Vault (persistent storage when persistent is true), the
-// emulators, registers and mounts the plugin and configures aws, ncloud and
-// nomad with a role "ci" each.
+// running is one cloud's emulator served on loopback.
+type running struct {
+	clouds.Cloud
+	inst   emulator.Instance
+	url    string
+	config map[string]any
+}
+
+// newStack starts Vault (persistent storage when persistent is true) and
+// every cloud's emulator, registers and mounts the plugin, and configures
+// each cloud (config/<cloud>) with its emulator's roles (a role "ci" each).
 func newStack(t *testing.T, persistent bool) *stack {
 	t.Helper()
 	p := vaulttest.BuildPlugin(t, pluginVersion)
@@ -61,30 +75,49 @@ func newStack(t *testing.T, persistent bool) *stack {
 	}
 	v.RegisterPlugin(t, p)
 	v.EnablePlugin(t, mount, p)
-	s := &stack{
-		vault:  v,
-		client: v.Client(t),
-		plugin: p,
-		aws:    awstest.Start(t, awstest.Options{}),
-		ncloud: ncloudtest.Start(t, ncloudtest.Options{}),
-		nomad:  nomadtest.Start(t, nomadtest.Options{}),
+	s := &stack{vault: v, client: v.Client(t), plugin: p, clouds: map[string]*running{}}
+	for _, c := range clouds.All() {
+		inst, err := c.New(nil)
+		require.NoError(t, err)
+		srv := httptest.NewServer(inst)
+		t.Cleanup(srv.Close)
+		r := &running{Cloud: c, inst: inst, url: srv.URL, config: inst.Config(srv.URL)}
+		s.clouds[c.Name()] = r
+		s.write(t, "config/"+c.Name(), r.config)
+		for _, role := range inst.Roles() {
+			s.write(t, "roles/"+c.Name()+"/"+role.Name, role.Fields)
+		}
+		switch e := inst.(type) {
+		case *awstest.Server:
+			s.aws = &awstest.TestServer{Server: e, URL: srv.URL, Admin: srv.URL + emulator.AdminPrefix}
+		case *ncloudtest.Server:
+			s.ncloud = &ncloudtest.TestServer{Server: e, URL: srv.URL}
+		case *nomadtest.Server:
+			s.nomad = &nomadtest.TestServer{Server: e, URL: srv.URL, HTTP: srv}
+		}
 	}
-	ak, sk := s.aws.RootCredentials()
-	s.write(t, "config/aws", map[string]any{"access_key": ak, "secret_key": sk, "region": "us-east-1",
-		"iam_endpoint": s.aws.URL, "sts_endpoint": s.aws.URL})
-	nak, nsk := s.ncloud.RootCredentials()
-	s.write(t, "config/ncloud", map[string]any{"access_key": nak, "secret_key": nsk,
-		"sts_endpoint": s.ncloud.URL, "subaccount_endpoint": s.ncloud.URL})
-	s.write(t, "config/nomad", map[string]any{"address": s.nomad.URL, "token": s.nomad.RootToken()})
-
-	s.write(t, "roles/aws/ci", map[string]any{"credential_type": "iam_user",
-		"policy_arns": "arn:aws:iam::aws:policy/ReadOnlyAccess", "ttl": "10m", "max_ttl": "1h"})
-	s.write(t, "roles/ncloud/ci", map[string]any{"credential_type": "sts", "ttl": "15m", "max_ttl": "1h"})
-	_, err := s.nomadAPI(t, s.nomad.RootToken()).ACLPolicies().Upsert(&nomadapi.ACLPolicy{
-		Name: "readonly", Rules: `namespace "default" { policy = "read" }`}, nil)
-	require.NoError(t, err)
-	s.write(t, "roles/nomad/ci", map[string]any{"policies": "readonly", "ttl": "10m", "max_ttl": "1h"})
+	// Registered last, so it runs first, while Vault and the clouds are up.
+	t.Cleanup(func() { s.requireCleanAudit(t) })
 	return s
+}
+
+// requireCleanAudit (issue 14, Done means 2): when a test ends, audit finds
+// in no cloud an object this mount made that no lease or unfinished create
+// holds, and no index entry whose objects are gone. A provider that is not
+// configured any more, or a Vault that is down, is not audited.
+func (s *stack) requireCleanAudit(t *testing.T) {
+	if t.Failed() {
+		return
+	}
+	for p := range s.clouds {
+		audit, err := s.client.Logical().Read(mount + "/audit/" + p)
+		if err != nil || audit == nil {
+			t.Logf("end-of-test audit of %s skipped: %v", p, err)
+			continue
+		}
+		require.Empty(t, audit.Data["orphans"], "end-of-test audit of %s: orphans", p)
+		require.Empty(t, audit.Data["ghosts"], "end-of-test audit of %s: ghosts", p)
+	}
 }
 
 func (s *stack) write(t *testing.T, path string, data map[string]any) *api.Secret {

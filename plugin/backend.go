@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/locksutil"
@@ -18,12 +18,6 @@ import (
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/version"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
-
-// walRollbackMinAge is how old a WAL entry must be before Vault's rollback
-// manager undoes it. A create never takes longer than Vault's request
-// timeout (90 s), so 5 minutes (what Vault's AWS engine uses) never rolls
-// back a create still in flight.
-const walRollbackMinAge = 5 * time.Minute
 
 const backendHelp = `
 The multicloud secrets engine issues short-lived cloud credentials for
@@ -60,6 +54,16 @@ type Backend struct {
 
 	// configLocks serialise config writes and deletes per instance.
 	configLocks []*locksutil.LockEntry
+
+	// settingsMu serialises writes of the mount-wide settings.
+	settingsMu sync.Mutex
+
+	// inflight holds the WAL ids of creates running on this node, which
+	// the rollback must leave alone whatever their age.
+	inflight sync.Map
+
+	// mountIDCache holds the mount id once known ("" until then).
+	mountIDCache atomic.Value
 }
 
 // instance is an open provider with the config it was opened from.
@@ -88,14 +92,17 @@ func New(reg *providers.Registry) *Backend {
 			b.pathProviders(),
 			b.pathConfig(),
 			b.pathRoles(),
+			b.pathCredsList(),
 			b.pathCreds(),
+			b.pathSettings(),
+			b.pathAudit(),
 		),
-		Secrets:           []*framework.Secret{b.secretCredential()},
-		WALRollback:       b.walRollback,
-		WALRollbackMinAge: walRollbackMinAge,
-		Invalidate:        b.invalidate,
-		Clean:             b.clean,
-		RunningVersion:    version.Version,
+		Secrets:        []*framework.Secret{b.secretCredential()},
+		PeriodicFunc:   b.periodic,
+		InitializeFunc: b.initialize,
+		Invalidate:     b.invalidate,
+		Clean:          b.clean,
+		RunningVersion: version.Version,
 	}
 	return b
 }
@@ -105,6 +112,9 @@ func New(reg *providers.Registry) *Backend {
 func (b *Backend) invalidate(_ context.Context, key string) {
 	if name, ok := strings.CutPrefix(key, configPrefix); ok {
 		b.dropInstance(name)
+	}
+	if key == settingsKey {
+		b.mountIDCache.Store("")
 	}
 }
 
@@ -197,6 +207,7 @@ func (b *Backend) open(ctx context.Context, name string, cfg *storedConfig) (pro
 	if err != nil {
 		return nil, fmt.Errorf("stored config of %q: %w", name, err)
 	}
+	values = upgradeConfig(d, values)
 	return d.Open(ctx, providers.OpenRequest{
 		Instance: name,
 		Config:   values,
@@ -223,4 +234,21 @@ func (b *Backend) driverInfo(driver string) (providers.DriverInfo, error) {
 		return providers.DriverInfo{}, fmt.Errorf("driver %q is not in this plugin build", driver)
 	}
 	return d.Info(), nil
+}
+
+// mustDriver returns a registered driver; callers have checked it exists
+// (driverInfo), so a missing one is nil and upgrades do nothing.
+func (b *Backend) mustDriver(name string) providers.Driver {
+	d, _ := b.registry.Driver(name)
+	return d
+}
+
+// initialize runs when Vault initializes the mount (on the active node, or
+// a local mount of a performance secondary): it makes sure the mount has
+// its id, so settings shows it before the first credential is issued.
+func (b *Backend) initialize(ctx context.Context, req *logical.InitializationRequest) error {
+	if _, err := b.mountID(ctx, req.Storage); err != nil {
+		b.Logger().Warn("could not store the mount id; it is made at the first issue", "error", err)
+	}
+	return nil
 }

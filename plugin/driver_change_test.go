@@ -21,7 +21,9 @@ func TestLeaseOfAReconfiguredInstance(t *testing.T) {
 	b.OK(logical.UpdateOperation, "roles/x/r", nil)
 	lease := b.OK(logical.ReadOperation, "creds/x/r", nil).Secret
 	b.OK(logical.DeleteOperation, "roles/x/r", nil)
-	b.OK(logical.DeleteOperation, "config/x", nil)
+	// The live credential keeps the config from going, unless forced.
+	b.BadRequest(logical.DeleteOperation, "config/x", nil, `provider "x" has 1 live credential(s)`)
+	b.OK(logical.DeleteOperation, "config/x", map[string]any{"force": true})
 	b.OK(logical.UpdateOperation, "config/x", map[string]any{"driver": "other"})
 
 	_, err := b.Revoke(lease)
@@ -32,7 +34,7 @@ func TestLeaseOfAReconfiguredInstance(t *testing.T) {
 	require.Len(t, cloud.Objects(), 1)
 	require.Zero(t, cloud.Calls("revoke"), "the other driver was never handed the lease")
 
-	b.OK(logical.DeleteOperation, "config/x", nil)
+	b.OK(logical.DeleteOperation, "config/x", map[string]any{"force": true})
 	b.OK(logical.UpdateOperation, "config/x", map[string]any{"driver": "memory"})
 	_, err = b.Revoke(lease)
 	require.NoError(t, err)

@@ -192,3 +192,19 @@ func withoutPathKeys(raw map[string]any, keys ...string) map[string]any {
 	}
 	return out
 }
+
+// upgradeConfig returns stored config values in the driver's current form.
+func upgradeConfig(d providers.Driver, v providers.Values) providers.Values {
+	if u, ok := d.(providers.Upgrader); ok && v != nil {
+		return u.UpgradeConfig(v)
+	}
+	return v
+}
+
+// upgradeRole returns stored role values in the driver's current form.
+func upgradeRole(d providers.Driver, ctype string, v providers.Values) providers.Values {
+	if u, ok := d.(providers.Upgrader); ok && v != nil {
+		return u.UpgradeRole(ctype, v)
+	}
+	return v
+}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/locksutil"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/lease"
@@ -66,6 +66,12 @@ func (b *Backend) pathCreds() []*framework.Path {
 func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	ctx = providers.WithOperation(ctx, providers.OpIssue)
 	instName, roleName := d.Get("provider").(string), d.Get("name").(string)
+	// A config write or delete of the instance waits for issues in flight
+	// (and the reverse), so a config is never deleted under a create.
+	lock := locksutil.LockForKey(b.configLocks, instName)
+	lock.RLock()
+	defer lock.RUnlock()
+
 	inst, err := b.provider(ctx, req.Storage, instName)
 	if err != nil {
 		return respondErr(err)
@@ -97,6 +103,7 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
+	roleValues = upgradeRole(b.mustDriver(inst.cfg.Driver), ctype.Name, roleValues)
 
 	limits := b.limits(role.TTL, role.MaxTTL)
 	grant, err := lease.Issue(time.Duration(d.Get("ttl").(int))*time.Second, limits)
@@ -107,8 +114,12 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	mount, err := b.mountID(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
 	creq := &providers.CreateRequest{
+		Mark:           providers.Mark{Mount: mount, Instance: instName},
 		Instance:       instName,
 		Role:           roleName,
 		CredentialType: ctype.Name,
@@ -118,24 +129,37 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 		MaxTTL:         grant.MaxTTL,
 		DisplayName:    req.DisplayName,
 		ID:             id,
-		Now:            now,
+		Now:            time.Now(),
 	}
 
 	intent, err := inst.provider.Prepare(ctx, creq)
 	if err != nil {
 		return respondErr(err)
 	}
-	creq.Intent = intent
+	// The credential is bound to the target it is made in: its revoke
+	// and rollback will refuse to act anywhere else.
+	var target providers.Target
+	if !ctype.SelfExpiring {
+		if target, err = inst.provider.Target(ctx); err != nil {
+			return respondErr(fmt.Errorf("identify the target of provider %q: %w", instName, err))
+		}
+	}
 	walID := ""
-	if len(intent) > 0 {
+	if intent != nil {
+		creq.Intent = intent.Data
 		// The intent is written before the driver's first mutating call,
 		// so an object exists in the cloud only with a WAL entry or a
 		// lease naming it.
-		walID, err = putCreateWAL(ctx, req.Storage, createWAL{Provider: instName, Driver: info.Name, Role: roleName, Intent: string(intent)})
+		walID, err = putCreateWAL(ctx, req.Storage, createWAL{
+			Provider: instName, Driver: info.Name, Role: roleName, ID: id,
+			CredentialType: ctype.Name, Target: target.ID, TargetDescription: target.Description,
+			Intent: string(intent.Data), Objects: intent.Objects,
+		})
 		if err != nil {
 			return nil, err
 		}
 	}
+	defer b.markInFlight(walID)()
 
 	cresp, err := inst.provider.Create(ctx, creq)
 	if err != nil {
@@ -143,13 +167,30 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 		return respondErr(err)
 	}
 
-	grant, err = lease.CapAtExpiry(grant, now, cresp.Expiry)
+	// The lease's clock starts when Vault registers it, after this
+	// response: count the cloud's hard expiry from now, after the create,
+	// so the lease never outlives the credential by the create's latency.
+	issued := time.Now()
+	grant, err = lease.CapAtExpiry(grant, issued, cresp.Expiry)
 	if err == nil {
-		err = checkNoSecrets(cresp.Internal)
+		err = checkNoSecrets(ctype, cresp, intent)
 	}
 	var resp *logical.Response
+	live := &liveEntry{
+		ID: id, Role: roleName, CredentialType: ctype.Name,
+		IssueTime: issued.Unix(), ExpireTime: issued.Add(grant.TTL).Unix(), MaxExpireTime: issued.Add(grant.MaxTTL).Unix(),
+		Target: target.ID, TargetDescription: target.Description, SelfExpiring: ctype.SelfExpiring, Objects: cresp.Objects,
+	}
 	if err == nil {
-		resp, err = b.credentialResponse(instName, info.Name, roleName, role, ctype.Name, cresp, grant)
+		resp, err = b.credentialResponse(instName, info.Name, roleName, role, ctype, cresp, grant, id, target)
+	}
+	liveWritten := false
+	if err == nil {
+		// The index entry is written before the WAL entry goes, so the
+		// credential is always named by one of them.
+		if err = putLive(ctx, req.Storage, instName, live); err == nil {
+			liveWritten = true
+		}
 	}
 	if err == nil && walID != "" {
 		err = framework.DeleteWAL(ctx, req.Storage, walID)
@@ -158,6 +199,18 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 		// The credential exists but no lease will name it: remove it now.
 		if _, rerr := inst.provider.Revoke(ctx, &providers.RevokeRequest{CredentialType: ctype.Name, Internal: cresp.Internal}); rerr != nil {
 			b.Logger().Error("revoking a credential whose response could not be built failed; its WAL entry remains for rollback", "provider", instName, "role", roleName, "error", rerr)
+		} else {
+			// Revoked: nothing remains for the index or the WAL to name.
+			if liveWritten {
+				if derr := deleteLive(ctx, req.Storage, instName, roleName, id); derr != nil {
+					b.Logger().Warn("removing the index entry of a credential revoked at issue failed", "error", derr)
+				}
+			}
+			if walID != "" {
+				if derr := framework.DeleteWAL(ctx, req.Storage, walID); derr != nil {
+					b.Logger().Warn("removing the WAL entry of a credential revoked at issue failed; the rollback will find nothing", "error", derr)
+				}
+			}
 		}
 		return respondErr(err)
 	}
@@ -167,11 +220,11 @@ func (b *Backend) handleCreds(ctx context.Context, req *logical.Request, d *fram
 // undoCreate rolls back a failed create at once. The WAL entry is removed
 // only if the rollback succeeded; otherwise Vault's rollback manager
 // retries it later.
-func (b *Backend) undoCreate(ctx context.Context, s logical.Storage, p providers.Provider, walID string, intent json.RawMessage) {
-	if walID == "" {
+func (b *Backend) undoCreate(ctx context.Context, s logical.Storage, p providers.Provider, walID string, intent *providers.Intent) {
+	if walID == "" || intent == nil {
 		return
 	}
-	if err := p.Rollback(ctx, &providers.RollbackRequest{Intent: intent}); err != nil {
+	if err := p.Rollback(ctx, &providers.RollbackRequest{Intent: intent.Data}); err != nil {
 		b.Logger().Warn("immediate rollback of a failed create failed; the rollback manager will retry", "wal_id", walID, "error", err)
 		return
 	}
@@ -191,16 +244,20 @@ func (b *Backend) limits(roleTTL, roleMaxTTL int64) lease.Limits {
 	}
 }
 
-func (b *Backend) credentialResponse(instName, driver, roleName string, role *storedRole, ctype string, cresp *providers.CreateResponse, grant lease.Grant) (*logical.Response, error) {
+func (b *Backend) credentialResponse(instName, driver, roleName string, role *storedRole, ctype providers.CredentialType, cresp *providers.CreateResponse, grant lease.Grant, id string, target providers.Target) (*logical.Response, error) {
 	internal := leaseData{
-		Version:        leaseDataVersion,
-		Provider:       instName,
-		Driver:         driver,
-		Role:           roleName,
-		CredentialType: ctype,
-		RoleTTL:        role.TTL,
-		RoleMaxTTL:     role.MaxTTL,
-		Data:           string(cresp.Internal),
+		Version:           leaseDataVersion,
+		Provider:          instName,
+		Driver:            driver,
+		Role:              roleName,
+		CredentialType:    ctype.Name,
+		RoleTTL:           role.TTL,
+		RoleMaxTTL:        role.MaxTTL,
+		Data:              string(cresp.Internal),
+		ID:                id,
+		Target:            target.ID,
+		TargetDescription: target.Description,
+		SelfExpiring:      ctype.SelfExpiring,
 	}
 	if !cresp.Expiry.IsZero() {
 		internal.ExpiresAt = cresp.Expiry.Unix()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
+	"github.com/hashicorp/vault/sdk/helper/locksutil"
 	"github.com/hashicorp/vault/sdk/logical"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/lease"
@@ -90,6 +91,11 @@ func (b *Backend) handleRoleList(ctx context.Context, req *logical.Request, d *f
 func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
 	ctx = providers.WithOperation(ctx, providers.OpValidate)
 	instName, name := d.Get("provider").(string), d.Get("name").(string)
+	// Held until the role is stored, so a concurrent config delete cannot
+	// leave a role without a config.
+	lock := locksutil.LockForKey(b.configLocks, instName)
+	lock.RLock()
+	defer lock.RUnlock()
 	inst, err := b.provider(ctx, req.Storage, instName)
 	if err != nil {
 		return respondErr(err)
@@ -139,6 +145,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 		if err != nil {
 			return nil, err
 		}
+
 		for k, v := range prev {
 			merged[k] = v
 		}
@@ -146,6 +153,7 @@ func (b *Backend) handleRoleWrite(ctx context.Context, req *logical.Request, d *
 	for k, v := range given {
 		merged[k] = v
 	}
+	merged = upgradeRole(b.mustDriver(inst.cfg.Driver), ctype.Name, merged)
 	for _, f := range ctype.RoleFields {
 		if f.Required && !merged.Has(f.Name) {
 			return respondErr(providers.InvalidField(f.Name, "is required for credential_type %s", ctype.Name))
@@ -196,6 +204,7 @@ func (b *Backend) handleRoleRead(ctx context.Context, req *logical.Request, d *f
 				if values, err = decodeValues(ctype.RoleFields, role.Values); err != nil {
 					return nil, err
 				}
+				values = upgradeRole(b.mustDriver(cfg.Driver), ctype.Name, values)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/helper/locksutil"
@@ -10,6 +11,10 @@ import (
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
+
+// abortTimeout bounds deleting the new root credential of a failed
+// rotate-root.
+const abortTimeout = 60 * time.Second
 
 func (b *Backend) pathRotateRoot() *framework.Path {
 	return &framework.Path{
@@ -56,6 +61,7 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 	if err != nil {
 		return nil, err
 	}
+	values = upgradeConfig(b.mustDriver(inst.cfg.Driver), values)
 	stored := providers.Values{}
 	for _, f := range info.ConfigFields {
 		if _, set := inst.cfg.Values[f.Name]; set {
@@ -65,11 +71,15 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 	for k, v := range rr.Config {
 		stored[k] = v
 	}
-	cfg := &storedConfig{Driver: inst.cfg.Driver, Values: encodeValues(stored)}
+	cfg := &storedConfig{Driver: inst.cfg.Driver, Values: encodeValues(stored), TidyInterval: inst.cfg.TidyInterval, TidyMinAge: inst.cfg.TidyMinAge}
 
 	abort := func(cause error) (*logical.Response, error) {
 		if rr.Abort != nil {
-			if aerr := rr.Abort(ctx); aerr != nil {
+			// The request may have been cancelled (that may be why storing
+			// failed); deleting the new credential must still happen.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+			defer cancel()
+			if aerr := rr.Abort(actx); aerr != nil {
 				b.Logger().Error("rotate-root: deleting the new credential after a failure also failed", "provider", name, "error", aerr)
 				return nil, fmt.Errorf("rotate-root failed (%w); deleting the new credential also failed: %v", cause, aerr)
 			}
@@ -88,7 +98,7 @@ func (b *Backend) handleRotateRoot(ctx context.Context, req *logical.Request, d 
 
 	resp := &logical.Response{Data: rr.Data}
 	if rr.Commit != nil {
-		if err := rr.Commit(ctx, next); err != nil {
+		if err := rr.Commit(ctx); err != nil {
 			b.Logger().Error("rotate-root: the new credential is stored but deleting the old one failed", "provider", name, "error", err)
 			return nil, fmt.Errorf("the new root credential is stored and in use, but deleting the old one failed: %w", err)
 		}

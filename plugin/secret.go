@@ -19,22 +19,34 @@ import (
 const secretTypeCredential = "multicloud_credential"
 
 // leaseDataVersion is the version of leaseData; bump it when its meaning
-// changes and keep reading the old versions.
-const leaseDataVersion = 1
+// changes and keep reading the old versions. Version 2 added the id (the
+// key of the index of live credentials) and the target the credential was
+// made in; version 1 leases have neither and are revoked unbound.
+const leaseDataVersion = 2
 
 // leaseData is a lease's InternalData: the provider instance and exactly
 // what revoke and renew need, never a secret. Data is the driver's own
 // JSON, kept as a string so it survives Vault's JSON round trips intact.
 type leaseData struct {
-	Version        int    `json:"version"`
-	Provider       string `json:"provider"`
-	Driver         string `json:"driver"`
-	Role           string `json:"role"`
-	CredentialType string `json:"credential_type"`
-	RoleTTL        int64  `json:"role_ttl"`
-	RoleMaxTTL     int64  `json:"role_max_ttl"`
-	ExpiresAt      int64  `json:"expires_at,omitempty"`
-	Data           string `json:"data"`
+	Version           int    `json:"version"`
+	Provider          string `json:"provider"`
+	Driver            string `json:"driver"`
+	Role              string `json:"role"`
+	CredentialType    string `json:"credential_type"`
+	RoleTTL           int64  `json:"role_ttl"`
+	RoleMaxTTL        int64  `json:"role_max_ttl"`
+	ExpiresAt         int64  `json:"expires_at,omitempty"`
+	Data              string `json:"data"`
+	ID                string `json:"id,omitempty"`
+	Target            string `json:"target,omitempty"`
+	TargetDescription string `json:"target_description,omitempty"`
+	SelfExpiring      bool   `json:"self_expiring,omitempty"`
+}
+
+// target is the target the credential was made in (zero if none was
+// recorded).
+func (l *leaseData) target() providers.Target {
+	return providers.Target{ID: l.Target, Description: l.TargetDescription}
 }
 
 func (l leaseData) toMap() (map[string]any, error) {
@@ -131,6 +143,7 @@ func (b *Backend) secretRenew(ctx context.Context, req *logical.Request, _ *fram
 	resp := &logical.Response{Secret: req.Secret}
 	resp.Secret.TTL = g.TTL
 	resp.Secret.MaxTTL = g.MaxTTL
+	b.touchLive(ctx, req.Storage, ld, time.Now().Add(g.TTL))
 	for _, w := range append(g.Warnings, warnings...) {
 		resp.AddWarning(w)
 	}
@@ -145,15 +158,23 @@ func (b *Backend) secretRevoke(ctx context.Context, req *logical.Request, _ *fra
 		// version may (a downgrade), so let Vault retry.
 		return nil, err
 	}
+	if ld.SelfExpiring {
+		return b.revokeSelfExpiring(ctx, req, ld)
+	}
 	inst, err := b.provider(ctx, req.Storage, ld.Provider)
 	if err == nil {
 		err = sameDriver(inst, ld.Provider, ld.Driver)
 	}
+	if err == nil {
+		err = checkTarget(ctx, inst, ld.Provider, "credential", ld.target())
+	}
 	if err != nil {
+		b.noteRevokeFailure(ctx, req.Storage, ld, err)
 		return nil, err
 	}
 	rr, err := inst.provider.Revoke(ctx, &providers.RevokeRequest{CredentialType: ld.CredentialType, Internal: json.RawMessage(ld.Data)})
 	if err != nil {
+		b.noteRevokeFailure(ctx, req.Storage, ld, err)
 		if errors.Is(err, providers.ErrUnrecoverable) {
 			b.Logger().Error("revoke cannot succeed; the lease is marked irrevocable", "provider", ld.Provider, "role", ld.Role, "error", err)
 			// The sentinel itself, unwrapped: gRPC keeps only exact values.
@@ -161,30 +182,71 @@ func (b *Backend) secretRevoke(ctx context.Context, req *logical.Request, _ *fra
 		}
 		return nil, fmt.Errorf("revoke %s credential of %s/%s: %w", ld.CredentialType, ld.Provider, ld.Role, err)
 	}
+	if err := deleteLive(ctx, req.Storage, ld.Provider, ld.Role, ld.ID); err != nil {
+		// The credential is gone; a retry finds it gone and tries again.
+		return nil, err
+	}
 	if len(rr.Warnings) == 0 {
 		return nil, nil
 	}
 	return &logical.Response{Warnings: rr.Warnings}, nil
 }
 
-// secretLike are substrings of JSON keys that must never appear in a
-// driver's internal data (which is stored with the lease).
-var secretLike = []string{"secret", "password", "private_key", "session_token"}
+// revokeSelfExpiring ends the lease of a credential that cannot be revoked
+// early (it expires by itself): the driver is asked only for its warning,
+// and nothing about the instance (deleted, pointing elsewhere) can make the
+// revoke fail.
+func (b *Backend) revokeSelfExpiring(ctx context.Context, req *logical.Request, ld *leaseData) (*logical.Response, error) {
+	resp := &logical.Response{}
+	inst, err := b.provider(ctx, req.Storage, ld.Provider)
+	if err == nil {
+		err = sameDriver(inst, ld.Provider, ld.Driver)
+	}
+	var rr *providers.RevokeResponse
+	if err == nil {
+		rr, err = inst.provider.Revoke(ctx, &providers.RevokeRequest{CredentialType: ld.CredentialType, Internal: json.RawMessage(ld.Data)})
+	}
+	if err != nil || rr == nil {
+		resp.AddWarning(fmt.Sprintf("%s credentials cannot be revoked early; this one stays valid until it expires", ld.CredentialType))
+	} else {
+		resp.Warnings = append(resp.Warnings, rr.Warnings...)
+	}
+	if err := deleteLive(ctx, req.Storage, ld.Provider, ld.Role, ld.ID); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
 
-// checkNoSecrets refuses internal data with a key that names a secret.
-func checkNoSecrets(internal json.RawMessage) error {
-	if len(internal) == 0 {
-		return nil
+// checkNoSecrets refuses to store a credential whose lease data, WAL
+// intent or object names contain the value of one of its secret response
+// fields (or of a field the driver did not declare). Values shorter than 8
+// characters are not secrets of any cloud and would match by chance.
+func checkNoSecrets(ctype providers.CredentialType, cresp *providers.CreateResponse, intent *providers.Intent) error {
+	declared := make(map[string]providers.Field, len(ctype.ResponseFields))
+	for _, f := range ctype.ResponseFields {
+		declared[f.Name] = f
 	}
-	var m map[string]any
-	if err := json.Unmarshal(internal, &m); err != nil {
-		return fmt.Errorf("driver internal data must be a JSON object: %w", err)
+	stored := []string{string(cresp.Internal)}
+	if buf, err := json.Marshal(cresp.Objects); err == nil {
+		stored = append(stored, string(buf))
 	}
-	for k := range m {
-		lk := strings.ToLower(k)
-		for _, s := range secretLike {
-			if strings.Contains(lk, s) {
-				return fmt.Errorf("driver internal data has a key %q that looks like a secret; refusing to store it", k)
+	if intent != nil {
+		stored = append(stored, string(intent.Data))
+		if buf, err := json.Marshal(intent.Objects); err == nil {
+			stored = append(stored, string(buf))
+		}
+	}
+	for key, v := range cresp.Data {
+		if f, ok := declared[key]; ok && !f.Secret {
+			continue
+		}
+		secret, ok := v.(string)
+		if !ok || len(secret) < 8 {
+			continue
+		}
+		for _, s := range stored {
+			if strings.Contains(s, secret) {
+				return fmt.Errorf("the driver's lease data holds the value of the credential's field %q, which is secret (or undeclared); refusing to store it", key)
 			}
 		}
 	}
@@ -200,4 +262,22 @@ func sameDriver(inst *instance, provider, driver string) error {
 		return fmt.Errorf("provider %q now uses driver %q, but this was made by driver %q; configure %q with driver=%s again to revoke it", provider, inst.cfg.Driver, driver, provider, driver)
 	}
 	return nil
+}
+
+// touchLive records a renewed lease's new expiry in its index entry. It is
+// bookkeeping for listings and audit: a failure is logged, not returned.
+func (b *Backend) touchLive(ctx context.Context, s logical.Storage, ld *leaseData, expire time.Time) {
+	if ld.ID == "" {
+		return
+	}
+	var e liveEntry
+	key := liveKey(ld.Provider, ld.Role, ld.ID)
+	ok, err := getJSON(ctx, s, key, &e)
+	if err == nil && ok {
+		e.ExpireTime = expire.Unix()
+		err = putJSON(ctx, s, key, &e)
+	}
+	if err != nil {
+		b.Logger().Warn("recording a renewed lease's expiry in the index of live credentials failed", "provider", ld.Provider, "role", ld.Role, "error", err)
+	}
 }

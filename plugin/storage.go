@@ -18,6 +18,10 @@ const (
 type storedConfig struct {
 	Driver string         `json:"driver"`
 	Values map[string]any `json:"values"`
+	// TidyInterval (seconds; 0: off) runs tidy/<instance> periodically,
+	// removing orphans older than TidyMinAge (seconds; nil: the default).
+	TidyInterval int64  `json:"tidy_interval,omitempty"`
+	TidyMinAge   *int64 `json:"tidy_min_age,omitempty"`
 }
 
 // storedRole is roles/<instance>/<name>.

@@ -22,6 +22,20 @@ type createWAL struct {
 	Driver   string `json:"driver"`
 	Role     string `json:"role"`
 	Intent   string `json:"intent"`
+	// ID is the create's id: the key of its index entry, which a rollback
+	// removes (a create whose WAL entry remains never answered, so no
+	// lease holds that entry).
+	ID             string `json:"id,omitempty"`
+	CredentialType string `json:"credential_type,omitempty"`
+	// Target is where the create acts; a rollback refuses to act anywhere
+	// else.
+	Target            string                `json:"target,omitempty"`
+	TargetDescription string                `json:"target_description,omitempty"`
+	Objects           []providers.ObjectRef `json:"objects,omitempty"`
+}
+
+func (w *createWAL) target() providers.Target {
+	return providers.Target{ID: w.Target, Description: w.TargetDescription}
 }
 
 // putCreateWAL is the one typed writer of walKindCreate entries.
@@ -33,8 +47,8 @@ func putCreateWAL(ctx context.Context, s logical.Storage, w createWAL) (string, 
 	return id, nil
 }
 
-// walRollback is called by Vault's rollback manager for WAL entries older
-// than WALRollbackMinAge. Returning nil deletes the entry.
+// walRollback undoes the create of one WAL entry (see rollbackWAL, which
+// deletes the entry when it returns nil).
 func (b *Backend) walRollback(ctx context.Context, req *logical.Request, kind string, data any) error {
 	ctx = providers.WithOperation(ctx, providers.OpRollback)
 	if kind != walKindCreate {
@@ -49,35 +63,41 @@ func (b *Backend) walRollback(ctx context.Context, req *logical.Request, kind st
 	if err == nil {
 		err = sameDriver(inst, w.Provider, w.Driver)
 	}
+	if err == nil {
+		err = checkTarget(ctx, inst, w.Provider, "unfinished create", w.target())
+	}
 	if err != nil {
 		return fmt.Errorf("rollback of a create for provider %q: %w", w.Provider, err)
 	}
 	if err := inst.provider.Rollback(ctx, &providers.RollbackRequest{Intent: json.RawMessage(w.Intent)}); err != nil {
 		return fmt.Errorf("rollback of a create for %s/%s: %w", w.Provider, w.Role, err)
 	}
+	if err := deleteLive(ctx, req.Storage, w.Provider, w.Role, w.ID); err != nil {
+		return err
+	}
 	b.Logger().Info("rolled back an unfinished create", "provider", w.Provider, "role", w.Role)
 	return nil
 }
 
-// walEntriesFor counts the unfinished creates of a provider instance.
-func (b *Backend) walEntriesFor(ctx context.Context, s logical.Storage, name string) (int, error) {
+// walEntriesFor returns the unfinished creates of a provider instance.
+func (b *Backend) walEntriesFor(ctx context.Context, s logical.Storage, name string) ([]createWAL, error) {
 	ids, err := framework.ListWAL(ctx, s)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var out []createWAL
 	for _, id := range ids {
 		e, err := framework.GetWAL(ctx, s, id)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		if e == nil || e.Kind != walKindCreate {
 			continue
 		}
 		var w createWAL
 		if err := decodeInto(e.Data, &w); err == nil && w.Provider == name {
-			n++
+			out = append(out, w)
 		}
 	}
-	return n, nil
+	return out, nil
 }

@@ -54,13 +54,21 @@ type Provider interface {
 	// anything in the cloud.
 	ValidateRole(ctx context.Context, req ValidateRoleRequest) error
 
+	// Target identifies the account, site or cluster this instance acts
+	// on. The plugin records it in every lease and WAL entry and refuses
+	// to revoke or roll back through an instance that now points at
+	// another target, where "not found" would be a lie. It may call the
+	// cloud (e.g. STS GetCallerIdentity) the first time and cache the
+	// answer; it must not create anything.
+	Target(ctx context.Context) (Target, error)
+
 	// Prepare decides everything a Create will make (names of cloud
 	// objects) and validates the request, without changing anything in the
 	// cloud. A non-nil Intent is written to the WAL by the plugin before
 	// Create is called, so a create interrupted at any point can be rolled
 	// back by Rollback. A nil Intent means Create makes nothing that needs
 	// undoing (e.g. temporary STS keys that expire by themselves).
-	Prepare(ctx context.Context, req *CreateRequest) (Intent json.RawMessage, err error)
+	Prepare(ctx context.Context, req *CreateRequest) (*Intent, error)
 
 	// Create issues one credential. req.Intent is what Prepare returned.
 	// If Create fails it should remove what it made before returning; the
@@ -134,8 +142,60 @@ type CreateRequest struct {
 	ID string
 	// Now is the issue time.
 	Now time.Time
-	// Intent is what Prepare returned (set by the plugin before Create).
+	// Intent is the Data of what Prepare returned (set by the plugin
+	// before Create; nil when Prepare returned no Intent).
 	Intent json.RawMessage
+	// Mark identifies the mount and instance; the driver puts it on every
+	// object it creates where the cloud allows (see Auditor).
+	Mark Mark
+}
+
+// Target identifies where a provider instance acts: an AWS account (and
+// partition), an Ncloud account and site, a Nomad cluster and region.
+type Target struct {
+	// ID is canonical and stable: two instances act on the same target
+	// exactly when their IDs are equal, e.g. "aws:aws:123456789012". It
+	// never holds a secret. An empty ID means the driver cannot tell; its
+	// leases are then not bound to a target.
+	ID string `json:"id"`
+	// Description says it for people, e.g. "AWS account 123456789012
+	// (partition aws)".
+	Description string `json:"description"`
+}
+
+// String returns the description, or the ID when there is none.
+func (t Target) String() string {
+	if t.Description != "" {
+		return t.Description
+	}
+	if t.ID == "" {
+		return "an unknown target"
+	}
+	return t.ID
+}
+
+// Intent is what a Create will make, decided before any cloud call.
+type Intent struct {
+	// Data is the driver's own JSON (e.g. the name of the user it will
+	// create), written to the WAL before Create and handed back to
+	// Rollback. It never holds a secret.
+	Data json.RawMessage
+	// Objects name the cloud objects Create will make, for operators'
+	// listings and for audit.
+	Objects []ObjectRef
+}
+
+// ObjectRef names one cloud object a credential is made of. It never
+// holds a secret.
+type ObjectRef struct {
+	// Kind is the driver's kind of object, e.g. "iam_user",
+	// "access_key", "sub_account" or "token".
+	Kind string `json:"kind"`
+	// Name is the object's name or id in the cloud.
+	Name string `json:"name"`
+	// ID is the cloud's id of the object when it differs from Name (e.g.
+	// a sub account's id beside its loginId); empty otherwise.
+	ID string `json:"id,omitempty"`
 }
 
 // CreateResponse is an issued credential.
@@ -150,6 +210,9 @@ type CreateResponse struct {
 	// Expiry is the cloud's hard expiry of the credential (zero: none).
 	// The lease never outlives it.
 	Expiry time.Time
+	// Objects name the cloud objects the credential is made of (listed
+	// at creds/<provider>/<role>/ and used by audit).
+	Objects []ObjectRef
 	// Warnings are shown to the user.
 	Warnings []string
 }
@@ -203,8 +266,10 @@ type RotateRootResponse struct {
 	// Data is shown to the operator (never a secret, e.g. the new key id).
 	Data map[string]any
 	// Commit deletes the old credential; called after the new config is
-	// stored, with a Provider opened on the new config.
-	Commit func(ctx context.Context, next Provider) error
-	// Abort deletes the new credential; called if storing fails.
+	// stored. It acts with the new credential (which it knows), so it
+	// also proves the new credential works.
+	Commit func(ctx context.Context) error
+	// Abort deletes the new credential; called if storing fails, with a
+	// context that outlives the request's cancellation.
 	Abort func(ctx context.Context) error
 }

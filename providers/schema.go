@@ -74,6 +74,15 @@ type CredentialType struct {
 	RoleFields []Field
 	// RequestFields are the creds request parameters this type takes.
 	RequestFields []Field
+	// ResponseFields are the fields of an issued credential's data. The
+	// plugin checks that no value of a field marked Secret (nor of a field
+	// not declared here) appears in the lease's internal data, its WAL
+	// intent or its object names.
+	ResponseFields []Field
+	// SelfExpiring marks credentials that cannot be revoked early (STS
+	// keys): Revoke is a no-op that warns. The plugin does not bind them
+	// to a target and they never block a config change or delete.
+	SelfExpiring bool
 }
 
 // DriverInfo describes a driver.
@@ -169,4 +178,17 @@ func (v Values) Map(name string) map[string]string {
 func (v Values) Has(name string) bool {
 	_, ok := v[name]
 	return ok
+}
+
+// Upgrader is implemented by a Driver whose stored config or role values
+// can be in a form an older version wrote (e.g. a name template in a former
+// syntax). The plugin upgrades values when it reads them, so config and role
+// reads show, and writes store, the current form.
+type Upgrader interface {
+	// UpgradeConfig returns config values in the current form; values
+	// already current are returned unchanged. It must not fail on a value
+	// it cannot convert: it leaves it for Open to refuse.
+	UpgradeConfig(v Values) Values
+	// UpgradeRole does the same for the role values of a credential type.
+	UpgradeRole(credentialType string, v Values) Values
 }

@@ -1,7 +1,12 @@
-// Command cloud-emulator serves the test clouds (AWS IAM+STS, Ncloud
-// STS+Sub Account, Nomad ACL) as local servers for the demo, the e2e tests
-// and the benchmark. It prints one JSON line with every endpoint and root
-// credential on stdout, then serves until SIGINT or SIGTERM.
+// Command cloud-emulator serves the test clouds of cmd/clouds (AWS IAM+STS,
+// Ncloud STS+Sub Account, Nomad ACL, ...) as local servers for the demo,
+// the e2e tests and the benchmark. It prints one JSON line on stdout — for
+// every cloud by name: the config its driver needs to reach it (URLs and
+// the emulator's root credential), its admin endpoint and the roles the
+// demo issues (see emulator.Endpoints) — then serves until SIGINT or
+// SIGTERM.
+//
+//	cloud-emulator [-listen-host 127.0.0.1] [-port aws=9000] [-opt aws.page_size=100]
 //
 // The root credentials it prints are the emulators' own, random per run;
 // they are test fixtures, not secrets of any real cloud.
@@ -18,71 +23,105 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/cmd/clouds"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/ncloud/ncloudtest"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "cloud-emulator:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	host := flag.String("listen-host", "127.0.0.1", "address to listen on (loopback only in tests)")
-	awsPort := flag.Int("aws-port", 0, "port of the AWS IAM+STS emulator (0: pick a free one)")
-	ncloudPort := flag.Int("ncloud-port", 0, "port of the Ncloud STS+Sub Account emulator (0: pick a free one)")
-	nomadPort := flag.Int("nomad-port", 0, "port of the Nomad ACL emulator (0: pick a free one)")
-	keyDelay := flag.Duration("aws-key-delay", 0, "how long a new AWS access key is refused (IAM eventual consistency)")
-	pageSize := flag.Int("aws-page-size", 0, "most items an AWS List* call returns per page (0: the emulator's default of 2)")
-	flag.Parse()
+// pairs is a repeatable name=value flag.
+type pairs map[string]string
 
-	awsSrv := awstest.New(awstest.Options{KeyDelay: *keyDelay, PageSize: *pageSize})
-	ncSrv := ncloudtest.New(ncloudtest.Options{})
-	nomadSrv := nomadtest.New(nomadtest.Options{})
+func (p pairs) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p pairs) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want name=value, got %q", s)
+	}
+	p[k] = v
+	return nil
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("cloud-emulator", flag.ContinueOnError)
+	host := fs.String("listen-host", "127.0.0.1", "address to listen on (loopback only in tests)")
+	ports, opts := pairs{}, pairs{}
+	fs.Var(ports, "port", "port of one cloud's emulator, as <cloud>=<port> (repeatable; default: a free port)")
+	fs.Var(opts, "opt", "an emulator option, as <cloud>.<option>=<value> (repeatable), e.g. aws.page_size=100, aws.key_delay=5s")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	byCloud := map[string]map[string]string{}
+	for k, v := range opts {
+		name, opt, ok := strings.Cut(k, ".")
+		if !ok {
+			return fmt.Errorf("-opt %s: want <cloud>.<option>=<value>", k)
+		}
+		if byCloud[name] == nil {
+			byCloud[name] = map[string]string{}
+		}
+		byCloud[name][opt] = v
+	}
+	known := map[string]bool{}
+	for _, c := range clouds.All() {
+		known[c.Name()] = true
+	}
+	for _, m := range []map[string]string{ports} {
+		for name := range m {
+			if !known[name] {
+				return fmt.Errorf("-port: unknown cloud %q", name)
+			}
+		}
+	}
+	for name := range byCloud {
+		if !known[name] {
+			return fmt.Errorf("-opt: unknown cloud %q", name)
+		}
+	}
 
 	var servers []*http.Server
-	serve := func(port int, h http.Handler) (string, error) {
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			_ = s.Shutdown(shutdown)
+		}
+	}()
+	line := emulator.Endpoints{}
+	for _, c := range clouds.All() {
+		inst, err := c.New(byCloud[c.Name()])
+		if err != nil {
+			return err
+		}
+		port := 0
+		if p, ok := ports[c.Name()]; ok {
+			if port, err = strconv.Atoi(p); err != nil || port < 0 || port > 65535 {
+				return fmt.Errorf("-port %s=%s: not a port", c.Name(), p)
+			}
+		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(port)))
 		if err != nil {
-			return "", err
+			return fmt.Errorf("%s listener: %w", c.Name(), err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: inst, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				fmt.Fprintln(os.Stderr, "cloud-emulator: serve:", err)
 			}
 		}()
-		return "http://" + ln.Addr().String(), nil
-	}
-	awsURL, err := serve(*awsPort, awsSrv)
-	if err != nil {
-		return fmt.Errorf("aws listener: %w", err)
-	}
-	ncURL, err := serve(*ncloudPort, ncSrv)
-	if err != nil {
-		return fmt.Errorf("ncloud listener: %w", err)
-	}
-	nomadURL, err := serve(*nomadPort, nomadSrv)
-	if err != nil {
-		return fmt.Errorf("nomad listener: %w", err)
-	}
-
-	ak, sk := awsSrv.RootCredentials()
-	nak, nsk := ncSrv.RootCredentials()
-	line := emulator.Endpoints{
-		AWS: emulator.AWSEndpoints{IAMEndpoint: awsURL, STSEndpoint: awsURL, Region: awsSrv.Region(), AccessKey: ak, SecretKey: sk,
-			Admin: awsURL + emulator.AdminPrefix},
-		Ncloud: emulator.NcloudEndpoints{STSEndpoint: ncURL, SubAccountEndpoint: ncURL, AccessKey: nak, SecretKey: nsk,
-			Admin: ncURL + emulator.AdminPrefix},
-		Nomad: emulator.NomadEndpoints{Address: nomadURL, Token: nomadSrv.RootToken(), Admin: nomadURL + emulator.AdminPrefix},
+		url := "http://" + ln.Addr().String()
+		line[c.Name()] = emulator.Endpoint{Config: inst.Config(url), Admin: url + emulator.AdminPrefix, Roles: inst.Roles()}
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(line); err != nil {
 		return err
@@ -91,10 +130,5 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, s := range servers {
-		_ = s.Shutdown(shutdown)
-	}
 	return nil
 }

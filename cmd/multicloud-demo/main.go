@@ -1,12 +1,13 @@
 // Command multicloud-demo is `make demo` and `make dev`: it starts the real
 // Vault server in dev mode, the emulated clouds and the plugin (registered
-// by sha256 and version), configures aws, ncloud and nomad, and walks
-// through issue, use, renew, revoke and `vault lease revoke -prefix`,
-// printing each command and what the clouds hold before and after.
+// by sha256 and version), configures every cloud of cmd/clouds, and walks
+// through issue, use, renew, revoke, the index of live credentials, audit
+// and `vault lease revoke -prefix`, printing each command and what the
+// clouds hold before and after.
 //
 // With -stay it leaves the stack running and prints the environment to use
-// it, until interrupted. Secrets are never printed: secret keys and tokens
-// are masked.
+// it, until interrupted. Secrets are never printed: every field a driver
+// declares secret is masked.
 package main
 
 import (
@@ -16,17 +17,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/cmd/clouds"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/devvault"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 )
@@ -72,8 +76,10 @@ func (d *demo) run(stay bool) error {
 	section("The stack is up. In another shell:")
 	fmt.Printf("  export VAULT_ADDR=%s VAULT_TOKEN=%s\n", d.vault.Addr, d.vault.Token)
 	fmt.Printf("  export PATH=%s:$PATH\n", must(filepath.Abs(d.bin)))
-	fmt.Printf("  vault read %s/providers\n  vault read %s/creds/aws/ci\n", mount, mount)
-	fmt.Printf("  curl %s/state   # aws objects\n  curl %s/state   # ncloud objects\n  curl %s/state   # nomad objects\n", d.ep.AWS.Admin, d.ep.Ncloud.Admin, d.ep.Nomad.Admin)
+	fmt.Printf("  vault read %s/providers\n", mount)
+	for _, c := range clouds.All() {
+		fmt.Printf("  vault read %s/creds/%s/%s\n  curl %s/state   # %s objects\n", mount, c.Name(), d.ep[c.Name()].Roles[0].Name, d.ep[c.Name()].Admin, c.Name())
+	}
 	fmt.Println("Press Ctrl-C to stop.")
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -101,8 +107,18 @@ func (d *demo) start() error {
 	if err := json.Unmarshal(line, &d.ep); err != nil {
 		return err
 	}
-	d.secrets = append(d.secrets, d.ep.AWS.SecretKey, d.ep.Ncloud.SecretKey, d.ep.Nomad.Token)
-	fmt.Printf("  aws    IAM+STS      %s\n  ncloud STS+SubAcct  %s\n  nomad  ACL          %s\n", d.ep.AWS.IAMEndpoint, d.ep.Ncloud.STSEndpoint, d.ep.Nomad.Address)
+	for _, c := range clouds.All() {
+		ep, ok := d.ep[c.Name()]
+		if !ok {
+			return fmt.Errorf("the emulator does not serve %s", c.Name())
+		}
+		for _, f := range c.Driver().Info().ConfigFields {
+			if v, ok := ep.Config[f.Name].(string); ok && f.Secret {
+				d.secrets = append(d.secrets, v)
+			}
+		}
+		fmt.Printf("  %-8s %-20s %s\n", c.Name(), c.Title(), strings.TrimSuffix(ep.Admin, emulator.AdminPrefix))
+	}
 
 	section("Starting Vault (dev mode) with the plugin directory")
 	logf, err := os.CreateTemp("", "multicloud-vault-*.log")
@@ -115,6 +131,9 @@ func (d *demo) start() error {
 		Plugins:  []string{filepath.Join(d.bin, pluginName)},
 		LogPath:  logf.Name(),
 		Token:    "demo-root",
+		// The clouds' own variables would redirect the plugin's ambient
+		// credentials; the demo uses the emulators only.
+		CleanEnvPrefixes: clouds.EnvPrefixes(),
 	}); err != nil {
 		return err
 	}
@@ -131,95 +150,149 @@ func (d *demo) start() error {
 	return d.cli("secrets", "enable", "-path="+mount, "-plugin-version="+d.version, pluginName)
 }
 
-// tour configures the three providers and walks through a credential's life.
+// tour configures every cloud and walks through a credential's life.
 func (d *demo) tour() error {
-	section("Configuring the three providers (secrets are never read back)")
-	steps := [][]string{
-		{"write", mount + "/config/aws", "access_key=" + d.ep.AWS.AccessKey, "secret_key=" + d.ep.AWS.SecretKey, "region=us-east-1",
-			"iam_endpoint=" + d.ep.AWS.IAMEndpoint, "sts_endpoint=" + d.ep.AWS.STSEndpoint},
-		{"write", mount + "/config/ncloud", "access_key=" + d.ep.Ncloud.AccessKey, "secret_key=" + d.ep.Ncloud.SecretKey,
-			"sts_endpoint=" + d.ep.Ncloud.STSEndpoint, "subaccount_endpoint=" + d.ep.Ncloud.SubAccountEndpoint},
-		{"write", mount + "/config/nomad", "address=" + d.ep.Nomad.Address, "token=" + d.ep.Nomad.Token},
-		{"read", mount + "/config/aws"},
-	}
-	for _, s := range steps {
-		if err := d.cli(s...); err != nil {
+	section("Configuring every provider (secrets are never read back)")
+	for _, c := range clouds.All() {
+		if err := d.cli(append([]string{"write", mount + "/config/" + c.Name()}, kv(d.ep[c.Name()].Config)...)...); err != nil {
 			return err
 		}
 	}
-	if err := d.nomadPolicy("readonly", `namespace "default" { policy = "read" }`); err != nil {
+	if err := d.cli("read", mount+"/config/"+clouds.All()[0].Name()); err != nil {
 		return err
 	}
 
-	section("Roles: an IAM user with a managed policy, an Ncloud STS key, a revocable Ncloud sub account, a Nomad token")
-	for _, s := range [][]string{
-		{"write", mount + "/roles/aws/ci", "credential_type=iam_user", "policy_arns=arn:aws:iam::aws:policy/ReadOnlyAccess", "ttl=10m", "max_ttl=1h"},
-		{"write", mount + "/roles/ncloud/ci", "credential_type=sts", "ttl=15m", "max_ttl=1h"},
-		{"write", mount + "/roles/ncloud/sub", "credential_type=sub_account", "policies=NCP_INFRA_MANAGER", "ttl=10m"},
-		{"write", mount + "/roles/nomad/ci", "policies=readonly", "expiration_ttl=1h", "ttl=10m"},
-	} {
-		if err := d.cli(s...); err != nil {
-			return err
+	section("Roles")
+	for _, c := range clouds.All() {
+		for _, r := range d.ep[c.Name()].Roles {
+			fmt.Printf("  (%s/%s: %s)\n", c.Name(), r.Name, r.Title)
+			if err := d.cli(append([]string{"write", mount + "/roles/" + c.Name() + "/" + r.Name}, kv(r.Fields)...)...); err != nil {
+				return err
+			}
 		}
 	}
 
-	for _, p := range []struct{ provider, role string }{{"aws", "ci"}, {"ncloud", "ci"}, {"ncloud", "sub"}, {"nomad", "ci"}} {
-		section(fmt.Sprintf("%s/%s: issue, renew, revoke", p.provider, p.role))
-		if err := d.showState(p.provider, "before"); err != nil {
+	for _, c := range clouds.All() {
+		for _, r := range d.ep[c.Name()].Roles {
+			if err := d.lifecycle(c, r); err != nil {
+				return err
+			}
+		}
+	}
+	if err := d.revokePrefix(); err != nil {
+		return err
+	}
+
+	section("Audit: in no cloud an object this mount made that no lease holds")
+	for _, c := range clouds.All() {
+		if err := d.cli("read", "-format=json", "-field=orphans", mount+"/audit/"+c.Name()); err != nil {
 			return err
 		}
-		lease, err := d.issue(p.provider, p.role)
+	}
+	return nil
+}
+
+// lifecycle issues a credential of one role, uses it, lists it, renews and
+// revokes it.
+func (d *demo) lifecycle(c clouds.Cloud, r emulator.Role) error {
+	p := c.Name()
+	section(fmt.Sprintf("%s/%s: issue, use, renew, revoke", p, r.Name))
+	before, err := d.showState(p, "before")
+	if err != nil {
+		return err
+	}
+	lease, data, err := d.issue(p, r.Name)
+	if err != nil {
+		return err
+	}
+	if err := c.Use(d.ep[p].Config, data); err != nil {
+		return fmt.Errorf("using the %s credential: %w", p, err)
+	}
+	fmt.Printf("  (the credential works: %s accepted it)\n", c.Title())
+	if _, err := d.showState(p, "after issue"); err != nil {
+		return err
+	}
+	if err := d.cli("list", mount+"/creds/"+p+"/"+r.Name+"/"); err != nil {
+		return err
+	}
+	if err := d.cli("lease", "renew", "-increment=20m", lease); err != nil {
+		return err
+	}
+	if err := d.cli("lease", "revoke", "-sync", lease); err != nil {
+		return err
+	}
+	after, err := d.showState(p, "after revoke")
+	if err != nil {
+		return err
+	}
+	if r.Revocable && !reflect.DeepEqual(before, after) {
+		return fmt.Errorf("%s/%s: the revoke left objects in the cloud", p, r.Name)
+	}
+	return nil
+}
+
+// revokePrefix shows `vault lease revoke -prefix` on five credentials of
+// the first revocable role.
+func (d *demo) revokePrefix() error {
+	for _, c := range clouds.All() {
+		p := c.Name()
+		i := slices.IndexFunc(d.ep[p].Roles, func(r emulator.Role) bool { return r.Revocable })
+		if i < 0 {
+			continue
+		}
+		role := d.ep[p].Roles[i].Name
+		section(fmt.Sprintf("vault lease revoke -prefix: five live %s credentials of one role, gone in one command", p))
+		base, err := d.state(p)
 		if err != nil {
 			return err
 		}
-		if err := d.showState(p.provider, "after issue"); err != nil {
+		for range 5 {
+			if _, _, err := d.issue(p, role); err != nil {
+				return err
+			}
+		}
+		if _, err := d.showState(p, "with 5 live leases"); err != nil {
 			return err
 		}
-		if err := d.cli("lease", "renew", "-increment=20m", lease); err != nil {
+		if err := d.cli("lease", "revoke", "-prefix", mount+"/creds/"+p+"/"+role); err != nil {
 			return err
 		}
-		if err := d.cli("lease", "revoke", "-sync", lease); err != nil {
-			return err
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			st, err := d.state(p)
+			if err != nil {
+				return err
+			}
+			if maps.Equal(st, base) {
+				break
+			}
+			if time.Now().After(deadline) {
+				return errors.New("the prefix revocation did not finish within 60s")
+			}
+			time.Sleep(300 * time.Millisecond)
 		}
-		if err := d.showState(p.provider, "after revoke"); err != nil {
-			return err
-		}
-	}
-
-	section("vault lease revoke -prefix: five live AWS credentials of one role, gone in one command")
-	for range 5 {
-		if _, err := d.issue("aws", "ci"); err != nil {
-			return err
-		}
-	}
-	if err := d.showState("aws", "with 5 live leases"); err != nil {
+		_, err = d.showState(p, "after the asynchronous revoke -prefix")
 		return err
 	}
-	if err := d.cli("lease", "revoke", "-prefix", mount+"/creds/aws/ci"); err != nil {
-		return err
-	}
-	base, err := d.state("aws")
-	if err != nil {
-		return err
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for base["users"] > 1 {
-		if time.Now().After(deadline) {
-			return errors.New("the prefix revocation did not finish within 60s")
-		}
-		time.Sleep(300 * time.Millisecond)
-		if base, err = d.state("aws"); err != nil {
-			return err
-		}
-	}
-	return d.showState("aws", "after the asynchronous revoke -prefix")
+	return nil
 }
 
-// issue reads creds and prints the lease, masking the secret parts.
-func (d *demo) issue(provider, role string) (string, error) {
+// kv renders fields as the CLI's key=value arguments, sorted.
+func kv(fields map[string]any) []string {
+	keys := slices.Sorted(maps.Keys(fields))
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s=%v", k, fields[k]))
+	}
+	return out
+}
+
+// issue reads creds and prints the lease, masking every field the driver
+// declares secret; it returns the lease id and the credential's data.
+func (d *demo) issue(provider, role string) (string, map[string]any, error) {
 	out, err := d.vaultOut("read", "-format=json", mount+"/creds/"+provider+"/"+role)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var sec struct {
 		LeaseID       string         `json:"lease_id"`
@@ -229,8 +302,9 @@ func (d *demo) issue(provider, role string) (string, error) {
 		Warnings      []string       `json:"warnings"`
 	}
 	if err := json.Unmarshal([]byte(out), &sec); err != nil {
-		return "", err
+		return "", nil, err
 	}
+	secret := d.secretFields(provider)
 	fmt.Printf("  lease_id       %s\n  lease_duration %ds  renewable %v\n", sec.LeaseID, sec.LeaseDuration, sec.Renewable)
 	keys := make([]string, 0, len(sec.Data))
 	for k := range sec.Data {
@@ -239,20 +313,34 @@ func (d *demo) issue(provider, role string) (string, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		s := fmt.Sprint(sec.Data[k])
-		if secretField(k) {
+		if secret[k] {
 			d.secrets = append(d.secrets, s)
 			s = maskValue(s)
 		}
 		fmt.Printf("  %-14s %s\n", k, s)
 	}
 	for _, w := range sec.Warnings {
-		fmt.Printf("  warning: %s\n", w)
+		fmt.Printf("  warning: %s\n", d.mask(w))
 	}
-	return sec.LeaseID, nil
+	return sec.LeaseID, sec.Data, nil
 }
 
-func secretField(k string) bool {
-	return strings.Contains(k, "secret") || strings.Contains(k, "token") && k != "token_name"
+// secretFields are the response fields of a driver's credential types
+// that it declares secret.
+func (d *demo) secretFields(provider string) map[string]bool {
+	out := map[string]bool{}
+	c, ok := clouds.Get(provider)
+	if !ok {
+		return out
+	}
+	for _, ct := range c.Driver().Info().CredentialTypes {
+		for _, f := range ct.ResponseFields {
+			if f.Secret {
+				out[f.Name] = true
+			}
+		}
+	}
+	return out
 }
 
 // maskValue hides a secret entirely: not even a prefix is shown.
@@ -291,8 +379,7 @@ func (d *demo) mask(s string) string {
 }
 
 func (d *demo) state(provider string) (map[string]int, error) {
-	admin := map[string]string{"aws": d.ep.AWS.Admin, "ncloud": d.ep.Ncloud.Admin, "nomad": d.ep.Nomad.Admin}[provider]
-	resp, err := http.Get(admin + "/state")
+	resp, err := http.Get(d.ep[provider].Admin + "/state")
 	if err != nil {
 		return nil, err
 	}
@@ -301,42 +388,21 @@ func (d *demo) state(provider string) (map[string]int, error) {
 	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
-func (d *demo) showState(provider, when string) error {
+// showState prints what a cloud holds (every count the emulator reports
+// that is not zero).
+func (d *demo) showState(provider, when string) (map[string]int, error) {
 	st, err := d.state(provider)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	keys := map[string][]string{
-		"aws":    {"users", "access_keys", "attached_policies"},
-		"ncloud": {"sub_accounts", "access_keys", "sts_keys"},
-		"nomad":  {"tokens", "policies"},
-	}[provider]
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, st[k]))
+	parts := make([]string, 0, len(st))
+	for _, k := range slices.Sorted(maps.Keys(st)) {
+		if st[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, st[k]))
+		}
 	}
 	fmt.Printf("  [%s cloud %s] %s\n", provider, when, strings.Join(parts, " "))
-	return nil
-}
-
-func (d *demo) nomadPolicy(name, rules string) error {
-	body, _ := json.Marshal(map[string]string{"Name": name, "Rules": rules})
-	req, err := http.NewRequest(http.MethodPut, d.ep.Nomad.Address+"/v1/acl/policy/"+name, strings.NewReader(string(body)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("X-Nomad-Token", d.ep.Nomad.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("nomad policy %s: %s: %s", name, resp.Status, b)
-	}
-	fmt.Printf("  (nomad) ACL policy %q created in the emulator\n", name)
-	return nil
+	return st, nil
 }
 
 // stop ends Vault and the emulator (their whole process groups, so

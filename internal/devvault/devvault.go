@@ -54,6 +54,9 @@ type Options struct {
 	// Env holds extra KEY=value variables for every CLI command (not for
 	// the server), e.g. VAULT_MAX_RETRIES=0.
 	Env []string
+	// CleanEnvPrefixes are prefixes of variables the server and the CLI
+	// do not inherit, besides VAULT_* (the clouds' own, e.g. "AWS_").
+	CleanEnvPrefixes []string
 }
 
 // Server is a running Vault dev server.
@@ -120,11 +123,11 @@ func (s *Server) start(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer logf.Close()
-	s.env = cliEnv(CleanEnv(), s.Addr, s.Token, s.home, opts.Env)
+	s.env = cliEnv(CleanEnv(opts.CleanEnvPrefixes...), s.Addr, s.Token, s.home, opts.Env)
 
 	s.cmd = exec.Command(s.vaultBin, serverArgs(port, s.Token, s.PluginDir, opts.LogLevel)...)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.Env = append(CleanEnv(), "HOME="+s.home)
+	s.cmd.Env = append(CleanEnv(opts.CleanEnvPrefixes...), "HOME="+s.home)
 	if err := StartProcess(s.cmd); err != nil {
 		s.cmd = nil
 		return fmt.Errorf("%w (run make vault first)", err)

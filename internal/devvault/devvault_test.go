@@ -19,12 +19,12 @@ func TestFilterEnv(t *testing.T) {
 	}{
 		{"empty", nil, nil},
 		{"keeps others", []string{"PATH=/bin", "HOME=/h"}, []string{"PATH=/bin", "HOME=/h"}},
-		{"drops vault nomad aws", []string{"VAULT_ADDR=x", "PATH=/bin", "NOMAD_TOKEN=t", "AWS_REGION=r", "AWS_PROFILE=p"}, []string{"PATH=/bin"}},
+		{"drops vault and the clouds'", []string{"VAULT_ADDR=x", "PATH=/bin", "NOMAD_TOKEN=t", "AWS_REGION=r", "AWS_PROFILE=p", "NCLOUD_ACCESS_KEY=k"}, []string{"PATH=/bin"}},
 		{"prefix only at start", []string{"MY_VAULT_ADDR=x", "XAWS_=y"}, []string{"MY_VAULT_ADDR=x", "XAWS_=y"}},
 		{"case sensitive", []string{"vault_addr=x"}, []string{"vault_addr=x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := filterEnv(tc.in); !slices.Equal(got, tc.out) {
+			if got := filterEnv(tc.in, "NOMAD_", "AWS_", "NCLOUD_"); !slices.Equal(got, tc.out) {
 				t.Errorf("filterEnv(%q) = %q, want %q", tc.in, got, tc.out)
 			}
 		})

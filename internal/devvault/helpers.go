@@ -9,19 +9,18 @@ import (
 	"strings"
 )
 
-// cleanPrefixes are the variables CleanEnv drops.
-var cleanPrefixes = []string{"VAULT_", "NOMAD_", "AWS_"}
+// CleanEnv is this process's environment without VAULT_* variables and
+// those of the given prefixes (the clouds' own: cmd/clouds.EnvPrefixes), so
+// a developer's own settings cannot redirect Vault, its engines, the
+// plugin's ambient credentials or the CLI.
+func CleanEnv(prefixes ...string) []string { return filterEnv(os.Environ(), prefixes...) }
 
-// CleanEnv is this process's environment without VAULT_*, NOMAD_* and
-// AWS_* variables, so a developer's own settings cannot redirect Vault,
-// its engines or the CLI.
-func CleanEnv() []string { return filterEnv(os.Environ()) }
-
-func filterEnv(env []string) []string {
+func filterEnv(env []string, prefixes ...string) []string {
+	prefixes = append([]string{"VAULT_"}, prefixes...)
 	var out []string
 next:
 	for _, kv := range env {
-		for _, p := range cleanPrefixes {
+		for _, p := range prefixes {
 			if strings.HasPrefix(kv, p) {
 				continue next
 			}

@@ -8,7 +8,7 @@
 // expiry, past which a credential is dead whatever its lease says. Because
 // Vault ignores the TTL a backend returns on renew whenever the caller asks
 // for an increment, a hard expiry is always expressed as a MaxTTL counted
-// from the issue time (see reference/vault-internals.md §5).
+// from the issue time (see docs/reference/vault-internals.md §5).
 package lease
 
 import (
@@ -116,6 +116,10 @@ func Issue(requested time.Duration, l Limits) (Grant, error) {
 	return Grant{TTL: ttl, MaxTTL: max, Warnings: warnings}, nil
 }
 
+// expiryTolerance is how much shorter than the TTL asked a credential's
+// remaining lifetime may be without a warning.
+const expiryTolerance = 10 * time.Second
+
 // CapAtExpiry lowers a grant made at issue time "now" so the lease never
 // outlives a cloud's hard expiry. A zero expiry means the cloud imposes
 // none. An expiry at or before now is an error: the credential is dead.
@@ -128,7 +132,13 @@ func CapAtExpiry(g Grant, now, expiry time.Time) (Grant, error) {
 		return Grant{}, ErrExpired
 	}
 	if g.TTL > left {
-		g.Warnings = append(g.Warnings, fmt.Sprintf("ttl of %s exceeds the credential's lifetime in the cloud; the lease ends with it, in %s", g.TTL, left.Truncate(time.Second)))
+		// A cloud that sets the credential's lifetime from the TTL asked
+		// (STS DurationSeconds) counts it from its own clock, to the
+		// second, before the lease's clock starts: a shortfall of a few
+		// seconds is the create's latency, not worth a warning.
+		if g.TTL-left > expiryTolerance {
+			g.Warnings = append(g.Warnings, fmt.Sprintf("ttl of %s exceeds the credential's lifetime in the cloud; the lease ends with it, in %s", g.TTL, left.Truncate(time.Second)))
+		}
 		g.TTL = left
 	}
 	if g.MaxTTL > left {

@@ -90,6 +90,7 @@ func TestCapAtExpiry(t *testing.T) {
 		{"expiry after max", t0.Add(3 * time.Hour), time.Hour, 2 * time.Hour, 0, nil},
 		{"expiry between ttl and max", t0.Add(90 * time.Minute), time.Hour, 90 * time.Minute, 0, nil},
 		{"expiry before ttl", t0.Add(15 * time.Minute), 15 * time.Minute, 15 * time.Minute, 1, nil},
+		{"expiry a second before ttl: capped, no warning", t0.Add(time.Hour - time.Second), time.Hour - time.Second, time.Hour - time.Second, 0, nil},
 		{"expired", t0, 0, 0, 0, ErrExpired},
 		{"expired in the past", t0.Add(-time.Minute), 0, 0, 0, ErrExpired},
 	}

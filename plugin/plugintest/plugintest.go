@@ -27,6 +27,9 @@ import (
 // WithDisplayName says otherwise.
 const DefaultDisplayName = "token-ci"
 
+// MountPoint is the mount path requests carry, as Vault's router sets it.
+const MountPoint = "multicloud/"
+
 // Backend is the plugin's backend on in-memory storage, as one mount.
 // Its fields may be used directly for requests the helpers do not cover.
 type Backend struct {
@@ -78,6 +81,8 @@ func (b *Backend) Restart(reg *providers.Registry) {
 		Logger:      hclog.NewNullLogger(),
 	})
 	require.NoError(b.T, err)
+	// As Vault does once the mount is set up on the active node.
+	require.NoError(b.T, lb.Initialize(context.Background(), &logical.InitializationRequest{Storage: b.Storage}))
 	b.T.Cleanup(func() { lb.Cleanup(context.Background()) })
 	b.B = lb
 }
@@ -92,6 +97,7 @@ func (b *Backend) Do(op logical.Operation, path string, data map[string]any) (*l
 		Data:        data,
 		Storage:     b.Storage,
 		DisplayName: b.DisplayName,
+		MountPoint:  MountPoint,
 	})
 }
 

@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -38,23 +39,25 @@ func pickRoleARN(req *providers.CreateRequest) (string, error) {
 	return "", providers.InvalidField("role_arn", "is required because the role has several role_arns: %s", strings.Join(roles, ", "))
 }
 
-// sessionDuration is the lease TTL as STS DurationSeconds: below STS's
-// minimum is bad input; above its maximum it is capped (the lease is then
-// capped at the session's expiration by the plugin).
-func sessionDuration(ttl time.Duration) (int32, error) {
+// sessionDuration is the lease TTL as an STS session duration: below
+// STS's minimum is bad input; above STS's maximum it is capped (the lease
+// is then capped at the session's expiration by the plugin).
+func sessionDuration(ttl time.Duration) (time.Duration, error) {
 	if ttl < minSessionDuration {
 		return 0, providers.InvalidField("ttl", "assumed_role credentials live at least %s (STS's minimum), got %s; raise the role's or the request's ttl", minSessionDuration, ttl)
 	}
-	return int32(min(ttl, maxSessionDuration) / time.Second), nil
+	return min(ttl, maxSessionDuration), nil
 }
 
-// assumeRole issues STS credentials for the chosen role.
+// assumeRole issues STS credentials for the chosen role, for the lease TTL
+// or as long as the role allows if that is shorter (see
+// session_duration.go), with a warning saying so.
 func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
 	roleARN, err := pickRoleARN(req)
 	if err != nil {
 		return nil, err
 	}
-	dur, err := sessionDuration(req.TTL)
+	want, err := sessionDuration(req.TTL)
 	if err != nil {
 		return nil, err
 	}
@@ -62,10 +65,13 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	if err != nil {
 		return nil, err
 	}
+	session, err := p.s.sessionTpl.Render(p.nameData(req))
+	if err != nil {
+		return nil, err
+	}
 	in := &sts.AssumeRoleInput{
 		RoleArn:         awsv2.String(roleARN),
-		RoleSessionName: awsv2.String(p.sessionName(req)),
-		DurationSeconds: awsv2.Int32(dur),
+		RoleSessionName: awsv2.String(session),
 	}
 	if doc != "" {
 		in.Policy = awsv2.String(doc)
@@ -73,7 +79,40 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	for _, arn := range req.RoleValues.Strings("policy_arns") {
 		in.PolicyArns = append(in.PolicyArns, ststypes.PolicyDescriptorType{Arn: awsv2.String(arn)})
 	}
+
+	dur, why := want, ""
+	known := p.roleMaxSession(ctx, roleARN)
+	if known > 0 && dur > known {
+		dur, why = known, fmt.Sprintf("the IAM role allows sessions of at most %s (its MaxSessionDuration)", known)
+	}
+	if p.chained.Load() && dur > safeSessionDuration {
+		dur, why = safeSessionDuration, "the plugin's credential is a role session, and AWS limits sessions assumed with one (role chaining) to 1h"
+	}
+	in.DurationSeconds = awsv2.Int32(int32(dur / time.Second))
 	out, err := p.sts.AssumeRole(ctx, in)
+	if refused, chaining := durationRefusal(err); refused {
+		// The role allows less than we asked for: if its limit was read
+		// before, it was lowered since, so read it again; else (a role of
+		// another account, GetRole denied) fall back to one hour, which
+		// every role allows.
+		retry, retryWhy := safeSessionDuration, "STS refused a longer session for this role, whose MaxSessionDuration the plugin cannot read; every role allows 1h"
+		switch {
+		case chaining:
+			p.chained.Store(true)
+			retryWhy = "the plugin's credential is a role session, and AWS limits sessions assumed with one (role chaining) to 1h"
+		case known > 0:
+			p.forgetMaxSession(roleARN)
+			if m := p.roleMaxSession(ctx, roleARN); m > 0 && m < dur {
+				retry, retryWhy = m, fmt.Sprintf("the IAM role allows sessions of at most %s (its MaxSessionDuration)", m)
+			}
+		}
+		if retry < dur {
+			p.log.Info("STS refused the session duration; retrying with what the role allows", "role_arn", roleARN, "refused", dur, "retry", retry)
+			dur, why = retry, retryWhy
+			in.DurationSeconds = awsv2.Int32(int32(dur / time.Second))
+			out, err = p.sts.AssumeRole(ctx, in)
+		}
+	}
 	if err != nil {
 		return nil, cloudErr("AssumeRole", err)
 	}
@@ -101,11 +140,13 @@ func (p *provider) assumeRole(ctx context.Context, req *providers.CreateRequest)
 	if out.AssumedRoleUser != nil {
 		data["assumed_role_arn"] = awsv2.ToString(out.AssumedRoleUser.Arn)
 	}
-	return &providers.CreateResponse{Data: data, Internal: internal, Renewable: false, Expiry: exp}, nil
-}
-
-// sessionName renders the session name template; STS wants at least two
-// characters, which {{id}} alone guarantees.
-func (p *provider) sessionName(req *providers.CreateRequest) string {
-	return p.s.sessionTpl.render(p.vars(req))
+	resp := &providers.CreateResponse{Data: data, Internal: internal, Renewable: false, Expiry: exp,
+		Objects: []providers.ObjectRef{{Kind: "sts_session", Name: session, ID: awsv2.ToString(creds.AccessKeyId)}}}
+	switch {
+	case dur < req.TTL && why != "":
+		resp.Warnings = append(resp.Warnings, fmt.Sprintf("the session and its lease last %s, not the %s asked for: %s", dur, req.TTL, why))
+	case dur < req.TTL:
+		resp.Warnings = append(resp.Warnings, fmt.Sprintf("the session and its lease last %s, not the %s asked for: STS sessions last at most %s", dur, req.TTL, maxSessionDuration))
+	}
+	return resp, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/naming"
 )
 
 // attemptTimeout bounds one HTTP attempt, so a hung connection is retried
@@ -36,7 +37,9 @@ type settings struct {
 	maxRetries               int
 	maxBackoff               time.Duration
 	maxConcurrent            int
-	userTpl, sessionTpl      *nameTemplate
+	maxManaged               int
+	useAmbient               bool
+	userTpl, sessionTpl      *naming.Template
 }
 
 // parseSettings validates a config; every error is a *FieldError.
@@ -50,6 +53,8 @@ func parseSettings(v providers.Values) (*settings, error) {
 		maxRetries:    v.Int("max_retries"),
 		maxBackoff:    v.Duration("retry_max_backoff"),
 		maxConcurrent: v.Int("max_concurrent_iam_calls"),
+		maxManaged:    v.Int("max_managed_policies_per_user"),
+		useAmbient:    v.Bool("use_ambient_credentials"),
 	}
 	if (s.accessKey == "") != (s.secretKey == "") {
 		if s.accessKey == "" {
@@ -66,6 +71,9 @@ func parseSettings(v providers.Values) (*settings, error) {
 			return nil, providers.InvalidField(ep.field, "must be an http(s) URL such as https://iam.amazonaws.com, got %q", ep.val)
 		}
 	}
+	if err := s.checkAmbient(); err != nil {
+		return nil, err
+	}
 	if s.maxRetries < 0 || s.maxRetries > 30 {
 		return nil, providers.InvalidField("max_retries", "must be between 0 and 30, got %d", s.maxRetries)
 	}
@@ -78,19 +86,63 @@ func parseSettings(v providers.Values) (*settings, error) {
 	if s.maxConcurrent < 1 || s.maxConcurrent > 1000 {
 		return nil, providers.InvalidField("max_concurrent_iam_calls", "must be between 1 and 1000, got %d", s.maxConcurrent)
 	}
-	var err error
-	if s.userTpl, err = parseTemplate(v.String("username_template")); err != nil {
-		return nil, providers.InvalidField("username_template", "%v", err)
+	if s.maxManaged < 1 || s.maxManaged > maxManagedPerUser {
+		return nil, providers.InvalidField("max_managed_policies_per_user", "must be between 1 and %d (IAM's quota is 10 unless raised, at most %d), got %d", maxManagedPerUser, maxManagedPerUser, s.maxManaged)
 	}
-	if s.sessionTpl, err = parseTemplate(v.String("session_name_template")); err != nil {
-		return nil, providers.InvalidField("session_name_template", "%v", err)
+	var err error
+	if s.userTpl, err = parseNameTemplate(v.String("username_template"), userNameRules); err != nil {
+		return nil, err
+	}
+	if s.sessionTpl, err = parseNameTemplate(v.String("session_name_template"), sessionNameRules); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
+// checkAmbient enforces where ambient credentials may go. Without a
+// configured key the SDK's default credential chain signs the requests
+// (the environment's AWS_ACCESS_KEY_ID, shared files, web identity,
+// instance roles): those credentials belong to the environment Vault runs
+// in and are sent only to AWS's own endpoints (or to the endpoints the
+// same environment names, AWS_ENDPOINT_URL_*), never to an endpoint taken
+// from the config, unless the config says use_ambient_credentials=true.
+// A signed request is replayable for minutes and a session token is sent
+// as is, so a config naming a foreign endpoint must not receive them.
+func (s *settings) checkAmbient() error {
+	if s.accessKey != "" {
+		if s.useAmbient {
+			return providers.InvalidField("use_ambient_credentials", "cannot be true when access_key is set: the configured key is used")
+		}
+		return nil
+	}
+	if s.useAmbient {
+		return nil
+	}
+	for _, ep := range []struct{ field, val string }{{"iam_endpoint", s.iamEndpoint}, {"sts_endpoint", s.stsEndpoint}} {
+		if ep.val != "" && !isAWSEndpoint(ep.val) {
+			return providers.InvalidField(ep.field, "%q is not one of AWS's own endpoints, and no access_key is configured: "+
+				"the credentials of Vault's environment (the AWS SDK's default chain) are never sent to an endpoint taken from the config. "+
+				"Configure access_key and secret_key for it, or set use_ambient_credentials=true if that endpoint may receive them", ep.val)
+		}
+	}
+	return nil
+}
+
+// customEndpoints returns the configured IAM and STS endpoints that are
+// not AWS's own, normalized ("" for AWS's own or none).
+func (s *settings) customEndpoints() (iamEP, stsEP string) {
+	if s.iamEndpoint != "" && !isAWSEndpoint(s.iamEndpoint) {
+		iamEP = normalizeEndpoint(s.iamEndpoint)
+	}
+	if s.stsEndpoint != "" && !isAWSEndpoint(s.stsEndpoint) {
+		stsEP = normalizeEndpoint(s.stsEndpoint)
+	}
+	return iamEP, stsEP
+}
+
 // Open implements providers.Driver. It makes no AWS call: credentials of
 // the default chain are resolved lazily, on the first call.
-func (*Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.Provider, error) {
+func (d *Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.Provider, error) {
 	s, err := parseSettings(req.Config)
 	if err != nil {
 		return nil, err
@@ -99,7 +151,11 @@ func (*Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.P
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	cfg, err := s.awsConfig(ctx)
+	var httpClient awsv2.HTTPClient = awshttp.NewBuildableClient().WithTimeout(attemptTimeout)
+	if d.httpClient != nil {
+		httpClient = d.httpClient
+	}
+	cfg, err := s.awsConfig(ctx, httpClient)
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +177,9 @@ func (*Driver) Open(ctx context.Context, req providers.OpenRequest) (providers.P
 }
 
 // awsConfig builds the SDK config: static credentials when configured,
-// else the default credential chain; the tuned retryer; a per-attempt
-// HTTP timeout.
-func (s *settings) awsConfig(ctx context.Context) (awsv2.Config, error) {
-	httpClient := awshttp.NewBuildableClient().WithTimeout(attemptTimeout)
+// else the default credential chain; the tuned retryer; the HTTP client
+// (by default with a per-attempt timeout).
+func (s *settings) awsConfig(ctx context.Context, httpClient awsv2.HTTPClient) (awsv2.Config, error) {
 	retryer := func() awsv2.Retryer { return s.retryer() }
 	if s.accessKey != "" {
 		region := s.region

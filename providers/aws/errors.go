@@ -25,7 +25,20 @@ func errorCode(err error) string {
 	return ""
 }
 
-func isNoSuchEntity(err error) bool   { return errorCode(err) == codeNoSuchEntity }
+// errorMessage returns the AWS error message of err ("" if it has none).
+func errorMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return ""
+}
+
+func isNoSuchEntity(err error) bool { return errorCode(err) == codeNoSuchEntity }
+
+// isAccessDenied reports whether AWS refused the call because the
+// credential's policies do not allow it.
+func isAccessDenied(err error) bool   { return classifyLookup(err) == lookupDenied }
 func isDeleteConflict(err error) bool { return errorCode(err) == codeDeleteConflict }
 
 // cloudErr wraps an SDK error as a *providers.CloudError naming the step.

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -155,7 +157,15 @@ func (p *provider) checkRoleARNs(ctx context.Context, role string, arns []string
 		}
 		ls = append(ls, &lookup{fields: []string{"role_arns"}, kind: "IAM role", name: arn, op: "GetRole",
 			run: func(ctx context.Context) error {
-				_, err := p.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: awsv2.String(name)})
+				out, err := p.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: awsv2.String(name)})
+				if err == nil && out.Role != nil {
+					// Issues ask for no longer a session than the role allows.
+					max := safeSessionDuration
+					if out.Role.MaxSessionDuration != nil {
+						max = time.Duration(*out.Role.MaxSessionDuration) * time.Second
+					}
+					p.rememberMaxSession(arn, max)
+				}
 				return err
 			}})
 	}
@@ -177,15 +187,30 @@ func splitRoleARN(arn string) (partition, account, name string) {
 }
 
 // callerAccount returns the partition and account id of the instance's
-// credential, from STS GetCallerIdentity on first use, then cached.
+// credential, from STS GetCallerIdentity, cached per access key id. The
+// key is retrieved first (cheap: the SDK caches it) and GetCallerIdentity
+// is signed with that very key, so the cached account is that key's. A
+// credential of the default chain that changes under a running instance
+// (a refreshed role session, a changed web identity or profile) has a new
+// key id and is asked again: its account may differ, and a stale answer
+// would let revokes run in another account and count "not found" as done.
 func (p *provider) callerAccount(ctx context.Context) (partition, account string, err error) {
-	p.idMu.Lock()
-	partition, account = p.partition, p.account
-	p.idMu.Unlock()
-	if account != "" {
-		return partition, account, nil
+	if p.cfg.Credentials == nil {
+		return "", "", fmt.Errorf("no AWS credentials are configured")
 	}
-	out, err := p.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	creds, err := p.cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("retrieve the AWS credentials: %w", err)
+	}
+	p.idMu.Lock()
+	id := p.id
+	p.idMu.Unlock()
+	if id.account != "" && id.keyID == creds.AccessKeyID {
+		return id.partition, id.account, nil
+	}
+	out, err := p.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, func(o *sts.Options) {
+		o.Credentials = credentials.StaticCredentialsProvider{Value: creds}
+	})
 	if err != nil {
 		return "", "", err
 	}
@@ -197,7 +222,7 @@ func (p *provider) callerAccount(ctx context.Context) (partition, account string
 		return "", "", fmt.Errorf("GetCallerIdentity answered no account or ARN")
 	}
 	p.idMu.Lock()
-	p.partition, p.account = partition, account
+	p.id = callerIdentity{keyID: creds.AccessKeyID, partition: partition, account: account}
 	p.idMu.Unlock()
 	return partition, account, nil
 }

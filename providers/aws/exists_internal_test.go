@@ -89,21 +89,21 @@ func TestValidateRoleAccessDeniedWarns(t *testing.T) {
 	logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
 	p, err := New().Open(context.Background(), providers.OpenRequest{Instance: "aws", Logger: logger, Config: providers.Values{
 		"access_key": ak, "secret_key": sk, "iam_endpoint": hs.URL, "sts_endpoint": hs.URL,
-		"max_retries": 2, "retry_max_backoff": time.Second, "max_concurrent_iam_calls": 10,
+		"max_retries": 2, "retry_max_backoff": time.Second, "max_concurrent_iam_calls": 10, "max_managed_policies_per_user": 10,
 		"username_template": DefaultUsernameTemplate, "session_name_template": DefaultSessionNameTemplate,
 	}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
 
 	// Objects that do not exist: were the reads allowed, these would be 400s.
-	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "r", CredentialType: TypeIAMUser, Values: providers.Values{
+	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "r", CredentialType: CredentialIAMUser, Values: providers.Values{
 		"policy_arns":              []string{"arn:aws:iam::123456789012:policy/nope", "arn:aws:iam::aws:policy/ReadOnlyAccess"},
 		"permissions_boundary_arn": "arn:aws:iam::123456789012:policy/no-boundary",
 		"iam_groups":               []string{"no-group"},
 		"user_path":                "/",
 	}})
 	require.NoError(t, err)
-	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "a", CredentialType: TypeAssumedRole, Values: providers.Values{
+	err = p.ValidateRole(context.Background(), providers.ValidateRoleRequest{Role: "a", CredentialType: CredentialAssumedRole, Values: providers.Values{
 		"role_arns": []string{"arn:aws:iam::123456789012:role/path/no-role"},
 	}})
 	require.NoError(t, err)

@@ -50,6 +50,8 @@ func (p *provider) createUser(ctx context.Context, req *providers.CreateRequest,
 	for _, k := range sortedKeys(rv.Map("iam_tags")) {
 		in.Tags = append(in.Tags, iamtypes.Tag{Key: awsv2.String(k), Value: awsv2.String(rv.Map("iam_tags")[k])})
 	}
+	// The mark, in the same call: the user never exists unmarked.
+	in.Tags = append(in.Tags, markTags(req.Mark)...)
 	if _, err := p.iam.CreateUser(ctx, in); err != nil && errorCode(err) != codeAlreadyExists {
 		// EntityAlreadyExists: the name holds our unique id, so an earlier
 		// attempt of this very call (answer lost) made it.
@@ -128,6 +130,7 @@ func (p *provider) createUser(ctx context.Context, req *providers.CreateRequest,
 			"user_name":  name,
 		},
 		Renewable: true,
+		Objects:   []providers.ObjectRef{{Kind: "iam_user", Name: name}, {Kind: "access_key", Name: made.AccessKeyID}},
 	}
 	if rv.Bool("wait_until_usable") {
 		if err := p.waitUsable(ctx, made.AccessKeyID, secret, waitUsableFor); err != nil {

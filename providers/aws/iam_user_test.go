@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
 )
 
@@ -59,7 +60,8 @@ func TestIAMUserIssue(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "/vault/", u.Path)
 	require.Equal(t, boundaryARN, u.Boundary)
-	require.ElementsMatch(t, []awstest.Tag{{Key: "env", Value: "ci"}, {Key: "team", Value: "core"}}, u.Tags)
+	require.ElementsMatch(t, []awstest.Tag{{Key: "env", Value: "ci"}, {Key: "team", Value: "core"},
+		{Key: aws.MarkMountTag, Value: e.mountID()}, {Key: aws.MarkInstanceTag, Value: "aws"}}, u.Tags, "the role's tags and the mark")
 	require.ElementsMatch(t, arns, u.ManagedPolicies)
 	require.Equal(t, map[string]string{"vault-full": allowS3}, u.InlinePolicies)
 	require.ElementsMatch(t, []string{"devs", "ops"}, u.Groups)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
@@ -17,7 +18,8 @@ import (
 
 // provider is one configured AWS instance. Its clients are safe for
 // concurrent use; its only other mutable state is the cached account of
-// its credential.
+// its credential, the roles' session limits and the users the last audit
+// listed.
 type provider struct {
 	instance string
 	s        *settings
@@ -28,11 +30,22 @@ type provider struct {
 	// sem caps the IAM calls in flight (see limitConcurrency).
 	sem chan struct{}
 
-	// idMu guards partition and account: those of the instance's
-	// credential, from STS GetCallerIdentity on first need (see
-	// callerAccount), "" until then.
-	idMu               sync.Mutex
-	partition, account string
+	// idMu guards id: the account of the instance's credential, from STS
+	// GetCallerIdentity on first need, for the access key id it was asked
+	// with (see callerAccount).
+	idMu sync.Mutex
+	id   callerIdentity
+
+	// maxSess caches roles' MaxSessionDuration (see session_duration.go);
+	// chained is set once STS said the credential is a role session,
+	// whose AssumeRole calls are limited to one hour (role chaining).
+	maxSess maxSessions
+	chained atomic.Bool
+}
+
+// callerIdentity is the account of one access key.
+type callerIdentity struct {
+	keyID, partition, account string
 }
 
 var _ providers.Provider = (*provider)(nil)
@@ -65,13 +78,19 @@ type sessionInternal struct {
 // nothing.
 func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleRequest) error {
 	switch req.CredentialType {
-	case TypeIAMUser:
-		if err := validateIAMUser(req.Values); err != nil {
+	case CredentialIAMUser:
+		if err := validateIAMUser(req.Values, p.s.maxManaged); err != nil {
+			return err
+		}
+		if err := p.s.userTpl.CheckRole(req.Role); err != nil {
 			return err
 		}
 		return p.checkUserObjects(ctx, req.Role, req.Values)
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
 		if err := validateAssumedRole(req.Values); err != nil {
+			return err
+		}
+		if err := p.s.sessionTpl.CheckRole(req.Role); err != nil {
 			return err
 		}
 		return p.checkRoleARNs(ctx, req.Role, req.Values.Strings("role_arns"))
@@ -79,16 +98,59 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 	return providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
 }
 
+// Target implements providers.Provider: the partition and account of the
+// instance's credential (STS GetCallerIdentity, signed with the very key
+// in use, cached per key: see callerAccount), plus each endpoint that is
+// not AWS's own.
+//
+// Why this is the identity: a credential belongs to exactly one account
+// and every IAM endpoint of AWS (global, regional, FIPS, VPC) acts on that
+// account's one IAM, so the account and partition alone say where a
+// "NoSuchEntity" comes from; AWS's own endpoints are left out so that
+// moving between them strands no lease. A custom IAM endpoint (an
+// emulator, a proxy) is another place that answers for itself, so it is
+// part of the identity. A custom STS endpoint is where the account
+// answer comes from, so it is part of the identity too (when it differs
+// from the IAM endpoint).
+func (p *provider) Target(ctx context.Context) (providers.Target, error) {
+	partition, account, err := p.callerAccount(ctx)
+	if err != nil {
+		return providers.Target{}, cloudErr("GetCallerIdentity", err)
+	}
+	t := providers.Target{
+		ID:          "aws:" + partition + ":" + account,
+		Description: fmt.Sprintf("AWS account %s (partition %s)", account, partition),
+	}
+	iamEP, stsEP := p.s.customEndpoints()
+	if iamEP != "" {
+		t.ID += "@" + iamEP
+		t.Description += " at " + iamEP
+	}
+	if stsEP != "" && stsEP != iamEP {
+		t.ID += ";sts=" + stsEP
+		t.Description += " (account answered by STS at " + stsEP + ")"
+	}
+	return t, nil
+}
+
 // Prepare implements providers.Provider: it decides the IAM user name
 // (the intent) for iam_user, and checks the request of assumed_role.
-func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (json.RawMessage, error) {
+func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	switch req.CredentialType {
-	case TypeIAMUser:
-		if err := validateIAMUser(req.RoleValues); err != nil {
+	case CredentialIAMUser:
+		if err := validateIAMUser(req.RoleValues, p.s.maxManaged); err != nil {
 			return nil, err
 		}
-		return json.Marshal(userIntent{UserName: p.s.userTpl.render(p.vars(req))})
-	case TypeAssumedRole:
+		name, err := p.s.userTpl.Render(p.nameData(req))
+		if err != nil {
+			return nil, err
+		}
+		data, err := json.Marshal(userIntent{UserName: name})
+		if err != nil {
+			return nil, err
+		}
+		return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "iam_user", Name: name}}}, nil
+	case CredentialAssumedRole:
 		if _, err := pickRoleARN(req); err != nil {
 			return nil, err
 		}
@@ -100,52 +162,58 @@ func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (jso
 	return nil, providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
 }
 
-func (p *provider) vars(req *providers.CreateRequest) tplVars {
-	now := req.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	return tplVars{Role: req.Role, DisplayName: req.DisplayName, Instance: p.instance, ID: req.ID, UnixTime: now.Unix()}
-}
-
 // Create implements providers.Provider.
 func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
 	switch req.CredentialType {
-	case TypeIAMUser:
+	case CredentialIAMUser:
 		var in userIntent
 		if err := json.Unmarshal(req.Intent, &in); err != nil || in.UserName == "" {
 			return nil, fmt.Errorf("iam_user create without a user name in its intent: %v", err)
 		}
 		return p.createUser(ctx, req, in.UserName)
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
 		return p.assumeRole(ctx, req)
 	}
 	return nil, providers.InvalidField("credential_type", "unknown credential type %q", req.CredentialType)
 }
 
 // Renew implements providers.Provider: an IAM user has no expiry; an STS
-// session's is recorded in the lease.
+// session's is recorded in the lease. Lease data that cannot be read, or
+// of an unknown credential type, can never be renewed: an error wrapping
+// providers.ErrUnrecoverable.
 func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*providers.RenewResponse, error) {
-	if req.CredentialType != TypeAssumedRole {
+	switch req.CredentialType {
+	case CredentialIAMUser:
+		if _, err := readUserInternal(req.Internal); err != nil {
+			return nil, err
+		}
 		return &providers.RenewResponse{}, nil
+	case CredentialAssumedRole:
+		in, err := readSessionInternal(req.Internal)
+		if err != nil {
+			return nil, err
+		}
+		return &providers.RenewResponse{Expiry: time.Unix(in.Expiration, 0)}, nil
 	}
-	var in sessionInternal
-	if err := json.Unmarshal(req.Internal, &in); err != nil {
-		return nil, fmt.Errorf("assumed_role lease data: %w", err)
-	}
-	return &providers.RenewResponse{Expiry: time.Unix(in.Expiration, 0)}, nil
+	return nil, fmt.Errorf("a lease of unknown credential type %q cannot be renewed: %w", req.CredentialType, providers.ErrUnrecoverable)
 }
 
-// Revoke implements providers.Provider.
+// Revoke implements providers.Provider. Lease data that cannot be read, or
+// of an unknown credential type, is providers.ErrUnrecoverable: no retry
+// can tell what to delete.
 func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
 	switch req.CredentialType {
-	case TypeAssumedRole:
+	case CredentialAssumedRole:
+		if _, err := readSessionInternal(req.Internal); err != nil {
+			p.log.Error("assumed_role lease data cannot be read", "error", err)
+			return nil, providers.ErrUnrecoverable
+		}
 		return &providers.RevokeResponse{Warnings: []string{
 			"AWS STS credentials cannot be revoked before they expire; this lease is gone, the session keys stay valid until their expiration",
 		}}, nil
-	case TypeIAMUser:
-		var in userInternal
-		if err := json.Unmarshal(req.Internal, &in); err != nil || in.UserName == "" {
+	case CredentialIAMUser:
+		in, err := readUserInternal(req.Internal)
+		if err != nil {
 			p.log.Error("iam_user lease data names no user; it cannot be revoked", "error", err)
 			return nil, providers.ErrUnrecoverable
 		}
@@ -159,13 +227,36 @@ func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*p
 }
 
 // Rollback implements providers.Provider: the intent names only the user,
-// so everything on it is listed and removed.
+// so everything on it is listed and removed. An intent that cannot be read
+// can never be acted on: it is logged and dropped (nil), as keeping it
+// would fail forever.
 func (p *provider) Rollback(ctx context.Context, req *providers.RollbackRequest) error {
 	var in userIntent
 	if err := json.Unmarshal(req.Intent, &in); err != nil || in.UserName == "" {
-		return fmt.Errorf("rollback intent names no IAM user: %v", err)
+		p.log.Error("an unfinished create's WAL intent names no IAM user; it is dropped, check the account for a user left behind by hand", "error", err)
+		return nil
 	}
 	return p.purgeUser(ctx, in.UserName)
+}
+
+// readUserInternal reads an iam_user lease's data; an error wraps
+// providers.ErrUnrecoverable.
+func readUserInternal(raw []byte) (userInternal, error) {
+	var in userInternal
+	if err := json.Unmarshal(raw, &in); err != nil || in.UserName == "" {
+		return in, fmt.Errorf("iam_user lease data names no user (%v): %w", err, providers.ErrUnrecoverable)
+	}
+	return in, nil
+}
+
+// readSessionInternal reads an assumed_role lease's data; an error wraps
+// providers.ErrUnrecoverable.
+func readSessionInternal(raw []byte) (sessionInternal, error) {
+	var in sessionInternal
+	if err := json.Unmarshal(raw, &in); err != nil || in.RoleARN == "" || in.Expiration == 0 {
+		return in, fmt.Errorf("assumed_role lease data has no role or expiration (%v): %w", err, providers.ErrUnrecoverable)
+	}
+	return in, nil
 }
 
 // Close implements providers.Provider. The SDK clients hold no resources

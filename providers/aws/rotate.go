@@ -6,6 +6,7 @@ import (
 	"time"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
@@ -38,17 +39,14 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 	return &providers.RotateRootResponse{
 		Config: providers.Values{"access_key": newKey, "secret_key": newSecret},
 		Data:   map[string]any{"access_key": newKey, "user_name": name},
-		Commit: func(ctx context.Context, next providers.Provider) error {
-			np, ok := next.(*provider)
-			if !ok {
-				return fmt.Errorf("rotate-root commit: the new provider is a %T, not an AWS provider", next)
-			}
+		Commit: func(ctx context.Context) error {
 			// IAM is eventually consistent: delete the old key only once the
 			// new one works, or the instance would have no working key.
-			if err := np.waitUsable(ctx, newKey, newSecret, rotateWait); err != nil {
+			if err := p.waitUsable(ctx, newKey, newSecret, rotateWait); err != nil {
 				return fmt.Errorf("old access key %s kept: %w", oldKey, err)
 			}
-			_, err := np.iam.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: &name, AccessKeyId: &oldKey})
+			// Deleted with the new key: the old one is no longer in use.
+			_, err := p.iamWithKey(newKey, newSecret).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: &name, AccessKeyId: &oldKey})
 			if err != nil && !isNoSuchEntity(err) {
 				return cloudErr("DeleteAccessKey", err)
 			}
@@ -63,4 +61,16 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 			return nil
 		},
 	}, nil
+}
+
+// iamWithKey returns an IAM client like the instance's, signing with the
+// given key.
+func (p *provider) iamWithKey(accessKey, secretKey string) *iam.Client {
+	return iam.NewFromConfig(p.cfg, func(o *iam.Options) {
+		if p.s.iamEndpoint != "" {
+			o.BaseEndpoint = awsv2.String(p.s.iamEndpoint)
+		}
+		o.Credentials = credentials.NewStaticCredentialsProvider(accessKey, secretKey, "")
+		o.APIOptions = append(o.APIOptions, p.limitConcurrency)
+	})
 }

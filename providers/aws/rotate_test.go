@@ -47,6 +47,6 @@ func TestRotateRootNeedsStaticKey(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 	e.OK(logical.DeleteOperation, "config/aws", nil)
-	e.OK(logical.UpdateOperation, "config/aws", map[string]any{"iam_endpoint": e.ts.URL, "sts_endpoint": e.ts.URL})
+	e.OK(logical.UpdateOperation, "config/aws", map[string]any{"iam_endpoint": e.ts.URL, "sts_endpoint": e.ts.URL, "use_ambient_credentials": true})
 	e.BadRequest(logical.UpdateOperation, "config/aws/rotate-root", nil, "access_key")
 }

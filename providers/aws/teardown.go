@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 
 	awsv2 "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
 // purgeAttempts bounds list-and-remove rounds when someone keeps adding
@@ -46,31 +50,50 @@ func (p *provider) deleteUser(ctx context.Context, in userInternal) error {
 }
 
 // purgeUser removes a user whose attachments are unknown (rollback): it
-// checks the user exists, lists and removes everything on it, and deletes it.
+// checks the user exists, lists and removes everything on it, and deletes
+// it. A credential that may not call iam:GetUser goes straight to the
+// listings (which answer NoSuchEntity for a user that is gone).
 func (p *provider) purgeUser(ctx context.Context, name string) error {
 	if _, err := p.iam.GetUser(ctx, &iam.GetUserInput{UserName: &name}); err != nil {
-		if isNoSuchEntity(err) {
+		switch {
+		case isNoSuchEntity(err):
 			return nil
+		case isAccessDenied(err):
+			p.log.Warn("the plugin's credential may not call iam:GetUser; rolling back without checking that the user exists", "user", name)
+		default:
+			return cloudErr("GetUser", err)
 		}
-		return cloudErr("GetUser", err)
 	}
 	return p.purgeAttached(ctx, name)
 }
 
 // purgeAttached lists and removes everything on the user, then deletes it;
 // if DeleteUser still conflicts (something was added meanwhile) it tries
-// again, a bounded number of times.
+// again, a bounded number of times. Kinds the credential may not list or
+// remove are skipped after their first AccessDenied (see removeAll); if
+// DeleteUser still conflicts, the error names them.
 func (p *provider) purgeAttached(ctx context.Context, name string) error {
+	denied := map[string]string{} // kind -> denied action
 	var err error
 	for range purgeAttempts {
-		if err = p.removeAll(ctx, name); err != nil {
+		if err = p.removeAll(ctx, name, denied); err != nil {
 			return err
 		}
 		if err = p.deleteUserOnly(ctx, name); !isDeleteConflict(err) {
 			return err
 		}
 	}
-	return err
+	ce := cloudErr("DeleteUser", err).(*providers.CloudError)
+	if len(denied) > 0 {
+		var kinds []string
+		for kind, action := range denied {
+			kinds = append(kinds, fmt.Sprintf("%s (iam:%s denied)", kind, action))
+		}
+		sort.Strings(kinds)
+		ce.Message += "; the plugin's credential may not remove " + strings.Join(kinds, ", ") +
+			": grant those actions (see docs/providers/aws.md, minimal IAM policy) or remove them from the user by hand"
+	}
+	return ce
 }
 
 // deleteUserOnly calls DeleteUser; NoSuchEntity is success. A DeleteConflict
@@ -89,31 +112,66 @@ func (p *provider) deleteUserOnly(ctx context.Context, name string) error {
 // lister lists one kind of thing on a user (all pages) and returns the
 // removal steps for what it found.
 type lister struct {
-	op   string
-	list func(ctx context.Context, name string) ([]*step, error)
+	op string
+	// kind names what it lists, for messages.
+	kind string
+	// optional marks kinds the plugin never makes (console passwords, MFA,
+	// SSH keys, signing certificates, service-specific credentials): a
+	// minimal IAM policy need not allow them, so an AccessDenied on one of
+	// them skips the kind with a warning instead of failing the delete.
+	// If such a thing is really on the user, DeleteUser answers
+	// DeleteConflict and the error names the kind.
+	optional bool
+	list     func(ctx context.Context, name string) ([]*step, error)
 }
 
 // removeAll lists every kind of attachment concurrently (each kind's
 // pages in order) and removes what each listing finds as soon as it is
-// known, concurrently. NoSuchEntity means nothing to remove.
-func (p *provider) removeAll(ctx context.Context, name string) error {
-	listers := p.listers()
+// known, concurrently. NoSuchEntity means nothing to remove. An
+// AccessDenied on an optional kind (listing or removal) is logged, the kind
+// is recorded in denied (kind -> action) and skipped from then on.
+func (p *provider) removeAll(ctx context.Context, name string, denied map[string]string) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
-	for _, l := range listers {
+	skip := func(l lister, action string) {
+		p.log.Warn("the plugin's credential may not "+action+"; skipping "+l.kind+" while deleting the IAM user (grant iam:"+action+" to clean them up)",
+			"user", name)
+		mu.Lock()
+		denied[l.kind] = action
+		mu.Unlock()
+	}
+	for _, l := range p.listers() {
+		if _, ok := denied[l.kind]; ok {
+			continue
+		}
 		wg.Go(func() {
 			steps, err := l.list(ctx, name)
-			if err != nil && !isNoSuchEntity(err) {
+			switch {
+			case err == nil, isNoSuchEntity(err):
+			case l.optional && isAccessDenied(err):
+				skip(l, l.op)
+				return
+			default:
 				mu.Lock()
 				errs = append(errs, cloudErr(l.op, err))
 				mu.Unlock()
 				return
 			}
 			runSteps(ctx, steps)
-			if err := firstFailed(steps); err != nil {
+			var failed []*step
+			for _, st := range steps {
+				switch {
+				case st.err == nil:
+				case l.optional && isAccessDenied(st.err):
+					skip(l, st.op)
+				default:
+					failed = append(failed, st)
+				}
+			}
+			if err := firstFailed(failed); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -132,7 +190,7 @@ func (p *provider) removeAll(ctx context.Context, name string) error {
 // directly (one call instead of GetLoginProfile + delete).
 func (p *provider) listers() []lister {
 	return []lister{
-		{"ListAccessKeys", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListAccessKeys", kind: "access keys", list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListAccessKeysPaginator(p.iam, &iam.ListAccessKeysInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -146,7 +204,7 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"ListAttachedUserPolicies", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListAttachedUserPolicies", kind: "managed policies", list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListAttachedUserPoliciesPaginator(p.iam, &iam.ListAttachedUserPoliciesInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -160,7 +218,7 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"ListUserPolicies", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListUserPolicies", kind: "inline policies", list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListUserPoliciesPaginator(p.iam, &iam.ListUserPoliciesInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -174,7 +232,7 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"ListGroupsForUser", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListGroupsForUser", kind: "group memberships", list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListGroupsForUserPaginator(p.iam, &iam.ListGroupsForUserInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -188,11 +246,11 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"DeleteLoginProfile", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "DeleteLoginProfile", kind: "the console password (login profile)", optional: true, list: func(ctx context.Context, name string) ([]*step, error) {
 			_, err := p.iam.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: &name})
 			return nil, err
 		}},
-		{"ListMFADevices", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListMFADevices", kind: "MFA devices", optional: true, list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListMFADevicesPaginator(p.iam, &iam.ListMFADevicesInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -212,7 +270,7 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"ListSSHPublicKeys", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListSSHPublicKeys", kind: "SSH public keys", optional: true, list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListSSHPublicKeysPaginator(p.iam, &iam.ListSSHPublicKeysInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -230,7 +288,7 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"ListSigningCertificates", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListSigningCertificates", kind: "signing certificates", optional: true, list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			pg := iam.NewListSigningCertificatesPaginator(p.iam, &iam.ListSigningCertificatesInput{UserName: &name})
 			for pg.HasMorePages() {
@@ -248,7 +306,7 @@ func (p *provider) listers() []lister {
 			}
 			return out, nil
 		}},
-		{"ListServiceSpecificCredentials", func(ctx context.Context, name string) ([]*step, error) {
+		{op: "ListServiceSpecificCredentials", kind: "service-specific credentials", optional: true, list: func(ctx context.Context, name string) ([]*step, error) {
 			var out []*step
 			in := &iam.ListServiceSpecificCredentialsInput{UserName: &name}
 			for {

@@ -12,13 +12,16 @@ import (
 
 // IAM and STS limits checked before any call.
 const (
-	maxManagedPerUser   = 10   // managed policies attached to a user (default quota)
-	maxGroupsPerUser    = 10   // groups a user is in
-	maxUserTags         = 50   // tags on a user
-	maxInlineUserPolicy = 2048 // characters of a user's inline policies, whitespace excluded
-	maxSessionPolicy    = 2048 // characters of an AssumeRole session policy
-	maxSessionARNs      = 10   // session policy ARNs of AssumeRole
-	maxPathLen          = 512
+	// defaultManagedPerUser is the account quota of managed policies
+	// attached to one user; AWS raises it to at most maxManagedPerUser on
+	// request (IAM User Guide, "IAM and AWS STS quotas").
+	defaultManagedPerUser = 10
+	maxManagedPerUser     = 20
+	maxGroupsPerUser      = 10   // groups a user is in
+	maxInlineUserPolicy   = 2048 // characters of a user's inline policies, whitespace excluded
+	maxSessionPolicy      = 2048 // characters of an AssumeRole session policy
+	maxSessionARNs        = 10   // session policy ARNs of AssumeRole
+	maxPathLen            = 512
 )
 
 var (
@@ -28,11 +31,12 @@ var (
 	reUserPath  = regexp.MustCompile(`^(/|/[\x21-\x7E]*/)$`)
 )
 
-// validateIAMUser checks an iam_user role.
-func validateIAMUser(v providers.Values) error {
+// validateIAMUser checks an iam_user role; maxManaged is the account's
+// quota of managed policies per user (max_managed_policies_per_user).
+func validateIAMUser(v providers.Values, maxManaged int) error {
 	arns := v.Strings("policy_arns")
-	if len(arns) > maxManagedPerUser {
-		return providers.InvalidField("policy_arns", "at most %d managed policies can be attached to an IAM user, got %d", maxManagedPerUser, len(arns))
+	if len(arns) > maxManaged {
+		return providers.InvalidField("policy_arns", "at most %d managed policies can be attached to an IAM user in this account (max_managed_policies_per_user of the config, IAM's quota: 10 unless raised, at most 20), got %d", maxManaged, len(arns))
 	}
 	if err := checkPolicyARNs("policy_arns", arns); err != nil {
 		return err
@@ -122,23 +126,6 @@ func compactPolicy(field, doc string, maxLen int) (string, error) {
 		return "", providers.InvalidField(field, "is %d characters without whitespace; AWS allows at most %d", n, maxLen)
 	}
 	return buf.String(), nil
-}
-
-func checkTags(tags map[string]string) error {
-	if len(tags) > maxUserTags {
-		return providers.InvalidField("iam_tags", "an IAM user has at most %d tags, got %d", maxUserTags, len(tags))
-	}
-	for k, val := range tags {
-		switch {
-		case k == "" || utf8.RuneCountInString(k) > 128:
-			return providers.InvalidField("iam_tags", "tag key %q must have 1 to 128 characters", k)
-		case strings.HasPrefix(strings.ToLower(k), "aws:"):
-			return providers.InvalidField("iam_tags", "tag key %q: the aws: prefix is reserved", k)
-		case utf8.RuneCountInString(val) > 256:
-			return providers.InvalidField("iam_tags", "value of tag %q has more than 256 characters", k)
-		}
-	}
-	return nil
 }
 
 func firstDuplicate(list []string) string {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/NaverCloudPlatform/ncloud-sdk-go-v2/hmac"
+	"github.com/NaverCloudPlatform/ncloud-sdk-go-v2/ncloud/credentials"
 )
 
 // API Gateway request headers (management-sts, pub-iam-v2-overview).
@@ -34,6 +35,7 @@ const (
 // idempotent are retried, and only on 429, 5xx or a transport error.
 type client struct {
 	hc         *http.Client
+	api        apiKind
 	base       string
 	creds      *credSource
 	now        func() time.Time
@@ -41,11 +43,21 @@ type client struct {
 	maxRetries int
 }
 
-func newClient(hc *http.Client, base string, creds *credSource, now func() time.Time, timeout time.Duration, maxRetries int) *client {
-	return &client{hc: hc, base: base, creds: creds, now: now, timeout: timeout, maxRetries: maxRetries}
+func newClient(hc *http.Client, api apiKind, base string, creds *credSource, now func() time.Time, timeout time.Duration, maxRetries int) *client {
+	return &client{hc: hc, api: api, base: base, creds: creds, now: now, timeout: timeout, maxRetries: maxRetries}
 }
 
-// call describes one API call.
+// withKey returns a client of the same host that signs with the given key.
+func (cl *client) withKey(accessKey, secretKey string) *client {
+	c := *cl
+	c.creds = &credSource{source: "config", now: cl.now, value: credentials.Value{AccessKey: accessKey, SecretKey: secretKey}}
+	return &c
+}
+
+// call describes one API call. Calls that create something are not
+// idempotent: do sends them once, and the create functions decide whether
+// and how to try again (they first learn whether a failed attempt took
+// effect).
 type call struct {
 	op         string // the step's name, for errors (e.g. "CreateSubAccount")
 	method     string
@@ -133,7 +145,7 @@ func (cl *client) once(ctx context.Context, c call, body []byte) (retry bool, er
 		}
 		return false, nil
 	}
-	aerr := parseError(c.op, resp.StatusCode, data)
+	aerr := parseError(c.op, resp.StatusCode, data, cl.api)
 	aerr.message = redact(aerr.message, sk)
 	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500, aerr
 }

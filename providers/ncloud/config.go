@@ -35,6 +35,12 @@ type config struct {
 	requestTimeout     time.Duration
 	maxRetries         int
 	rootSubAccountID   string
+	// overrides names the endpoint fields set in the config (not the
+	// site's own Ncloud hosts).
+	overrides []string
+	// useAmbient allows credentials from outside the config to go to
+	// overridden endpoints.
+	useAmbient bool
 	// fromConfig: the keys were given in the config (not found by the
 	// SDK's credential chain).
 	fromConfig bool
@@ -47,6 +53,7 @@ func parseConfig(v providers.Values) (*config, error) {
 		requestTimeout:   v.Duration(fieldRequestTimeout),
 		maxRetries:       v.Int(fieldMaxRetries),
 		rootSubAccountID: strings.TrimSpace(v.String(fieldRootSubAccountID)),
+		useAmbient:       v.Bool(fieldUseAmbient),
 	}
 	if c.site == "" {
 		c.site = sitePublic
@@ -70,6 +77,11 @@ func parseConfig(v providers.Values) (*config, error) {
 	}
 	if c.subAccountEndpoint, err = endpoint(v, fieldSubAccountEndpoint, "https://subaccount."+domain); err != nil {
 		return nil, err
+	}
+	for _, f := range []string{fieldSTSEndpoint, fieldSubAccountEndpoint} {
+		if strings.TrimSpace(v.String(f)) != "" {
+			c.overrides = append(c.overrides, f)
+		}
 	}
 	if c.rootSubAccountID != "" && !isUUID(c.rootSubAccountID) {
 		return nil, providers.InvalidField(fieldRootSubAccountID, "must be a sub account id (UUID), got %q", c.rootSubAccountID)
@@ -99,6 +111,9 @@ func (d *Driver) Open(_ context.Context, req providers.OpenRequest) (providers.P
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAmbient(req.Config, cfg); err != nil {
+		return nil, err
+	}
 	creds, err := d.resolveCredentials(req.Config)
 	if err != nil {
 		return nil, err
@@ -116,12 +131,31 @@ func (d *Driver) Open(_ context.Context, req providers.OpenRequest) (providers.P
 		instance: req.Instance,
 		cfg:      cfg,
 		logger:   logger,
-		sts:      newClient(hc, cfg.stsEndpoint, creds, d.now, cfg.requestTimeout, cfg.maxRetries),
-		sub:      newClient(hc, cfg.subAccountEndpoint, creds, d.now, cfg.requestTimeout, cfg.maxRetries),
+		sts:      newClient(hc, apiSTS, cfg.stsEndpoint, creds, d.now, cfg.requestTimeout, cfg.maxRetries),
+		sub:      newClient(hc, apiSubAccount, cfg.subAccountEndpoint, creds, d.now, cfg.requestTimeout, cfg.maxRetries),
 		now:      d.now,
 	}
 	logger.Debug("opened", "site", cfg.site, "sts_endpoint", cfg.stsEndpoint, "subaccount_endpoint", cfg.subAccountEndpoint, "credentials", creds.source)
 	return p, nil
+}
+
+// checkAmbient refuses a config that would send credentials found outside
+// it (the environment, ~/.ncloud/configure, a server role) to an endpoint
+// taken from it, unless use_ambient_credentials says so: a config write
+// naming someone else's host must not collect Vault's ambient key. It runs
+// before any credential is looked up.
+func checkAmbient(v providers.Values, cfg *config) error {
+	keys := strings.TrimSpace(v.String(fieldAccessKey)) != "" || strings.TrimSpace(v.String(fieldSecretKey)) != ""
+	if keys || len(cfg.overrides) == 0 || cfg.useAmbient {
+		return nil
+	}
+	verb := "is"
+	if len(cfg.overrides) > 1 {
+		verb = "are"
+	}
+	return providers.InvalidField(fieldAccessKey, "is required when %s %s set: credentials from Vault's environment (NCLOUD_ACCESS_KEY/NCLOUD_SECRET_KEY, ~/.ncloud/configure, a server role) "+
+		"are only sent to the site's own Ncloud endpoints; set access_key and secret_key, or %s=true to send them to %s",
+		strings.Join(cfg.overrides, " and "), verb, fieldUseAmbient, strings.Join(cfg.overrides, " and "))
 }
 
 // isUUID reports whether s has the 8-4-4-4-12 hex form of Ncloud ids.

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -56,7 +57,9 @@ func TestCredentialChain(t *testing.T) {
 			ak, sk := e.ts.RootCredentials()
 			tc.setup(t, home, ak, sk)
 
-			e.OK(logical.UpdateOperation, "config/ncloud", e.endpoints())
+			data := e.endpoints()
+			data["use_ambient_credentials"] = true // the emulator is not the site's own host
+			e.OK(logical.UpdateOperation, "config/ncloud", data)
 			cfg := e.OK(logical.ReadOperation, "config/ncloud", nil)
 			require.NotContains(t, cfg.Data, "secret_key")
 			e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
@@ -76,7 +79,9 @@ func TestCredentialChain(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(home, ".ncloud"), 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(home, ".ncloud", "configure"), []byte("[DEFAULT]\nncloud_access_key_id\n"), 0o600))
 		e := newEnv(t)
-		msg := e.BadRequest(logical.UpdateOperation, "config/ncloud", e.endpoints(),
+		data := e.endpoints()
+		data["use_ambient_credentials"] = true
+		msg := e.BadRequest(logical.UpdateOperation, "config/ncloud", data,
 			"access_key", "no Ncloud credentials", "NCLOUD_ACCESS_KEY", "~/.ncloud/configure", "server role", "malformed")
 		t.Logf("config write refused: %s", msg)
 		resp, err := e.Do(logical.ReadOperation, "config/ncloud", nil)
@@ -92,4 +97,54 @@ func TestCredentialChain(t *testing.T) {
 		data["access_key"] = "ncp_iam_ONLYTHEKEY000000"
 		e.BadRequest(logical.UpdateOperation, "config/ncloud", data, "secret_key", "required")
 	})
+}
+
+// Issue 10 ("credentials go only where the operator meant"): credentials
+// from Vault's environment are never sent to an endpoint taken from the
+// config unless use_ambient_credentials=true. A config write naming a
+// foreign host with no key is refused, and no credential reaches anyone.
+func TestAmbientCredentialsStayHome(t *testing.T) {
+	isolate(t)
+	var mu sync.Mutex
+	var seen []string // access keys the foreign host received
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("x-ncp-iam-access-key"))
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(foreign.Close)
+	received := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+
+	e := newEnv(t)
+	ak, sk := e.ts.RootCredentials()
+	t.Setenv("NCLOUD_ACCESS_KEY", ak)
+	t.Setenv("NCLOUD_SECRET_KEY", sk)
+
+	for _, endpoints := range []map[string]any{
+		{"sts_endpoint": foreign.URL, "subaccount_endpoint": foreign.URL},
+		{"sts_endpoint": foreign.URL},
+		{"subaccount_endpoint": foreign.URL},
+	} {
+		e.BadRequest(logical.UpdateOperation, "config/ncloud", endpoints, "access_key", "use_ambient_credentials")
+	}
+	_, err := e.Do(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
+	require.ErrorContains(t, err, "not configured", "nothing was stored")
+	require.Empty(t, received(), "no credential sent to the foreign host")
+	require.Zero(t, e.ts.Core().Calls().Total)
+
+	// The site's own endpoints take ambient credentials without the flag
+	// (nothing is called at config write).
+	e.OK(logical.UpdateOperation, "config/public", map[string]any{"driver": "ncloud", "site": "public"})
+
+	// The operator may opt in: then they go there.
+	e.OK(logical.UpdateOperation, "config/ncloud", map[string]any{"sts_endpoint": foreign.URL, "subaccount_endpoint": foreign.URL, "use_ambient_credentials": true})
+	e.OK(logical.UpdateOperation, "roles/ncloud/ci", map[string]any{"ttl": "15m"})
+	_, err = e.Do(logical.ReadOperation, "creds/ncloud/ci", nil)
+	require.Error(t, err, "the foreign host is no Ncloud")
+	require.Equal(t, []string{ak}, received())
 }

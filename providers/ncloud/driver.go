@@ -6,12 +6,17 @@
 // with the SDK's hmac signer:
 //
 //   - Secure Token Service, POST /api/v1/credentials (management-sts-creatests)
+//     and GET /api/v1/caller-identity (get-caller-identity)
 //   - Sub Account API v2, /api/v2/... (pub-iam-v2-*), the "Ncloud API
 //     standard" version, chosen over v1 because it has typed error codes
 //     (404 SubAccountNotFound instead of v1's 401/30, which collides with
 //     the gateway's authentication errors), atomic policy attach and a
 //     cascading sub account delete that removes the access keys in the
-//     same call.
+//     same call; and v1's sub account list for its loginId search, which
+//     v2's list lacks (management-subaccount-getsubaccounts)
+//
+// A sub_account lease is bound to the Ncloud account and site (Target);
+// the steps of its create are resumed after a lost answer (resume.go).
 //
 // Register it with ncloud.New().
 package ncloud
@@ -46,6 +51,7 @@ const (
 	fieldRequestTimeout     = "request_timeout"
 	fieldMaxRetries         = "max_retries"
 	fieldRootSubAccountID   = "root_sub_account_id"
+	fieldUseAmbient         = "use_ambient_credentials"
 )
 
 // Role field names.
@@ -56,8 +62,10 @@ const (
 
 const (
 	defaultRequestTimeout = 15 * time.Second
-	defaultMaxRetries     = 3
-	defaultLoginTemplate  = "vault-{{.Role}}-{{.ID}}"
+	// defaultMaxRetries: 27% of calls failing (20% throttled, 5% 5xx,
+	// 2% dropped) leave a step failing all of 1+5 attempts 4e-4 of the
+	// time; with 3 retries it was 5e-3 a step, 2% an issuance.
+	defaultMaxRetries = 5
 )
 
 // Driver is the Ncloud driver. It is safe for concurrent use and holds no
@@ -112,20 +120,34 @@ func (d *Driver) Info() providers.DriverInfo {
 			{Name: fieldSTSEndpoint, Type: providers.TypeString, Description: "Override of the Secure Token Service base URL (default: the site's https://sts.apigw.<site domain>)."},
 			{Name: fieldSubAccountEndpoint, Type: providers.TypeString, Description: "Override of the Sub Account API base URL (default: the site's https://subaccount.apigw.<site domain>)."},
 			{Name: fieldRequestTimeout, Type: providers.TypeDuration, Default: defaultRequestTimeout, Description: "Timeout of one HTTP request to Ncloud (each retry gets its own)."},
-			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of an idempotent call answered 429 or 5xx (jittered backoff); 0 disables them."},
-			{Name: fieldRootSubAccountID, Type: providers.TypeString, Description: "Sub account id (UUID) that owns access_key; needed by rotate-root when the caller-identity API cannot tell it."},
+			{Name: fieldMaxRetries, Type: providers.TypeInt, Default: defaultMaxRetries, Description: "Retries of a call that failed with 429, 5xx or no answer (jittered backoff); a create is tried again only after learning what the failed attempt did. 0 disables them."},
+			{Name: fieldRootSubAccountID, Type: providers.TypeString, Description: "Sub account id (UUID) that owns access_key, for rotate-root; unset: STS caller-identity tells it."},
+			{Name: fieldUseAmbient, Type: providers.TypeBool, Default: false, Description: "Send credentials found outside the config (NCLOUD_ACCESS_KEY/NCLOUD_SECRET_KEY, ~/.ncloud/configure, server role) to sts_endpoint/subaccount_endpoint overrides too. Unset, they only go to the site's own Ncloud endpoints."},
 		},
 		CredentialTypes: []providers.CredentialType{
 			{
 				Name:        CredentialSTS,
 				Description: "A temporary STS key of the configured sub account; durationSec = lease TTL (600-43200 s). Expires by itself; cannot be revoked early.",
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "Temporary access key."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Its secret key."},
+					{Name: "create_time", Type: providers.TypeString, Description: "When Ncloud made the key."},
+					{Name: "expire_time", Type: providers.TypeString, Description: "When the key expires."},
+				},
+				SelfExpiring: true,
 			},
 			{
 				Name:        CredentialSubAccount,
 				Description: "A sub account per lease (API access only) with the role's policies and one access key; revoke deletes both.",
 				RoleFields: []providers.Field{
 					{Name: fieldPolicies, Type: providers.TypeStringList, Required: true, Description: "Policies (names or policy ids) attached to each sub account."},
-					{Name: fieldLoginTemplate, Type: providers.TypeString, Default: defaultLoginTemplate, Description: "Go template of the sub account loginId; fields .Role .Instance .DisplayName .ID (must use .ID). Sanitised to 3-60 letters, digits and ._@-, starting with a letter."},
+					{Name: fieldLoginTemplate, Type: providers.TypeString, Default: defaultLoginTemplate, Description: "Template of the sub account loginId, after the mount's mark prefix mc.<mount_id>. (12 characters), in Vault's template language: fields .RoleName .DisplayName .Instance .ID .UnixTime, functions truncate, lowercase, replace, printf... It must contain {{ .ID }} and render 3-48 letters, digits and . @ - _, starting with a letter, for any role and display name (checked when written). Old templates with .Role are converted."},
+				},
+				ResponseFields: []providers.Field{
+					{Name: "access_key", Type: providers.TypeString, Description: "The sub account's access key."},
+					{Name: "secret_key", Type: providers.TypeString, Secret: true, Description: "Its secret key."},
+					{Name: "sub_account_id", Type: providers.TypeString, Description: "The sub account's id."},
+					{Name: "login_id", Type: providers.TypeString, Description: "The sub account's loginId."},
 				},
 			},
 		},

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -36,7 +38,16 @@ type apiError struct {
 	status  int    // HTTP status, 0 for a transport error
 	code    string // errorCode, as a string ("200", "LimitExceeded", "30")
 	message string
-	err     error
+	// failures are the per-item errors of a batch call, by request item
+	// index (a Batch Failure Response; code and message are then the
+	// first failed item's).
+	failures map[int]itemError
+	err      error
+}
+
+// itemError is one failed item of a batch call.
+type itemError struct {
+	Code, Message string
 }
 
 func (e *apiError) Error() string { return e.cloudError().Error() }
@@ -59,56 +70,106 @@ func (e *apiError) notFound() bool {
 	return false
 }
 
-// errorBody covers the three documented error envelopes: the gateway's
-// {"error":{"errorCode":"200","message","details"}}, v1's numeric errorCode
-// and v2's {"errorCode","message","detail","fieldErrors"}.
-type errorBody struct {
-	Error struct {
-		ErrorCode   json.RawMessage `json:"errorCode"`
-		Message     string          `json:"message"`
-		Details     string          `json:"details"`
-		Detail      string          `json:"detail"`
-		FieldErrors []struct {
-			Field   string `json:"field"`
-			Message string `json:"message"`
-		} `json:"fieldErrors"`
-	} `json:"error"`
+// errorObject is one documented Error: the gateway's {"errorCode":"200",
+// "message","details"}, v1's numeric errorCode and the Ncloud API
+// standard's {"errorCode","message","detail","fieldErrors"}
+// (type-error-response).
+type errorObject struct {
+	ErrorCode   json.RawMessage `json:"errorCode"`
+	Message     string          `json:"message"`
+	Details     string          `json:"details"`
+	Detail      string          `json:"detail"`
+	FieldErrors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"fieldErrors"`
 }
 
-// parseError turns an error answer into an apiError with a message that
-// says what to do about the documented failures.
-func parseError(op string, status int, data []byte) *apiError {
+// errorBody is an error answer: {"error": Error}, or a Batch Failure
+// Response {"failures": {"<item index>": Error}} (type-batch-response:
+// exactly one of the two; only the items that failed are keys).
+type errorBody struct {
+	Error    *errorObject           `json:"error"`
+	Failures map[string]errorObject `json:"failures"`
+}
+
+// code returns the errorCode as a string (v1's is a number).
+func (o *errorObject) code() string {
+	code := string(bytes.TrimSpace(o.ErrorCode))
+	if s, err := strconv.Unquote(code); err == nil {
+		code = s
+	}
+	return code
+}
+
+// text joins the message, details and field errors.
+func (o *errorObject) text() string {
+	parts := []string{o.Message, o.Details, o.Detail}
+	for _, f := range o.FieldErrors {
+		parts = append(parts, f.Field+": "+f.Message)
+	}
+	return strings.Join(nonEmpty(parts), "; ")
+}
+
+// parseError turns an error answer of api into an apiError with a message
+// that says what to do about the documented failures. A batch failure
+// carries the real code of each failed item; the error's own code is the
+// first item's.
+func parseError(op string, status int, data []byte, api apiKind) *apiError {
 	e := &apiError{op: op, status: status}
 	var b errorBody
 	if json.Unmarshal(data, &b) == nil {
-		code := string(bytes.TrimSpace(b.Error.ErrorCode))
-		if s, err := strconv.Unquote(code); err == nil {
-			code = s
-		}
-		e.code = code
-		parts := []string{b.Error.Message}
-		for _, d := range []string{b.Error.Details, b.Error.Detail} {
-			if d != "" {
-				parts = append(parts, d)
+		switch {
+		case b.Error != nil:
+			e.code, e.message = b.Error.code(), b.Error.text()
+		case len(b.Failures) > 0:
+			e.failures = make(map[int]itemError, len(b.Failures))
+			var idx []int
+			for k, f := range b.Failures {
+				i, err := strconv.Atoi(k)
+				if err != nil || i < 0 {
+					continue
+				}
+				e.failures[i] = itemError{Code: f.code(), Message: f.text()}
+				idx = append(idx, i)
 			}
+			sort.Ints(idx)
+			var parts []string
+			for _, i := range idx {
+				f := e.failures[i]
+				if e.code == "" {
+					e.code = f.Code
+				}
+				parts = append(parts, fmt.Sprintf("item %d: %s: %s", i, f.Code, f.Message))
+			}
+			e.message = strings.Join(parts, "; ")
 		}
-		for _, f := range b.Error.FieldErrors {
-			parts = append(parts, f.Field+": "+f.Message)
-		}
-		e.message = strings.Join(nonEmpty(parts), "; ")
 	}
 	if e.message == "" {
 		e.message = http.StatusText(status)
 	}
-	if hint := hintFor(status, e.code); hint != "" {
+	if hint := hintFor(status, e.code, api); hint != "" {
 		e.message += " (" + hint + ")"
 	}
 	return e
 }
 
+// apiKind names the API a client talks to: the hints differ.
+type apiKind int
+
+const (
+	apiSubAccount apiKind = iota
+	apiSTS
+)
+
 // hintFor explains the documented failures an operator can fix.
-func hintFor(status int, code string) string {
+func hintFor(status int, code string, api apiKind) string {
 	switch {
+	case api == apiSTS && status == http.StatusNotFound:
+		// The STS guide documents 404 as an invalid or expired
+		// credential (management-sts, response status codes), not as
+		// a missing API.
+		return "Ncloud STS answers 404 for an invalid or expired credential: check that access_key and secret_key are a live key pair"
 	case status == http.StatusUnauthorized && code == gwAuthFailed:
 		return "Ncloud refused the request signature: check that access_key and secret_key belong together and are active, " +
 			"and that this host's clock is within 5 minutes of Ncloud's (x-ncp-apigw-timestamp)"
@@ -117,7 +178,7 @@ func hintFor(status int, code string) string {
 	case status == http.StatusTooManyRequests:
 		return "Ncloud rate limit; retry later"
 	case code == v2LimitExceeded:
-		return "an Ncloud limit was reached: at most 2 access keys per sub account and 500 sub accounts per account"
+		return "an Ncloud limit was reached: at most 2 active access keys per sub account and 500 sub accounts per account"
 	case status == http.StatusNotFound && code == gwNotFound:
 		return "no such API at this endpoint; check site, sts_endpoint and subaccount_endpoint"
 	}
@@ -154,4 +215,31 @@ func asAPIError(err error) (*apiError, bool) {
 func isNotFound(err error) bool {
 	ae, ok := asAPIError(err)
 	return ok && ae.notFound()
+}
+
+// isThrottled reports a rate-limit answer (429, the gateway's "420"):
+// the gateway refused the call before it reached the service, so it took
+// no effect and may be sent again.
+func isThrottled(err error) bool {
+	ae, ok := asAPIError(err)
+	return ok && ae.status == http.StatusTooManyRequests
+}
+
+// isAmbiguous reports a failure after which the call may or may not have
+// taken effect: no answer (a broken connection, a timeout) or a 5xx.
+func isAmbiguous(err error) bool {
+	ae, ok := asAPIError(err)
+	return ok && (ae.status == 0 || ae.status >= 500)
+}
+
+// isConflict reports a 409 answer.
+func isConflict(err error) bool {
+	ae, ok := asAPIError(err)
+	return ok && ae.status == http.StatusConflict
+}
+
+// isLimitExceeded reports the LimitExceeded answer.
+func isLimitExceeded(err error) bool {
+	ae, ok := asAPIError(err)
+	return ok && ae.code == v2LimitExceeded
 }

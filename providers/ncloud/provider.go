@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,8 +18,13 @@ type provider struct {
 	cfg      *config
 	logger   hclog.Logger
 	sts      *client // Secure Token Service
-	sub      *client // Sub Account API v2
+	sub      *client // Sub Account API v2 (and v1's search)
 	now      func() time.Time
+
+	targetMu sync.Mutex
+	target   *providers.Target // cached by Target
+
+	templates templateCache
 }
 
 var _ providers.Provider = (*provider)(nil)
@@ -38,10 +44,14 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 		}
 		return nil
 	case CredentialSubAccount:
-		if _, err := parseLoginTemplate(req.Values.String(fieldLoginTemplate)); err != nil {
+		t, err := p.templates.get(req.Values.String(fieldLoginTemplate))
+		if err != nil {
 			return err
 		}
-		_, err := p.resolvePolicies(ctx, req.Values.Strings(fieldPolicies))
+		if err := t.CheckRole(req.Role); err != nil {
+			return err
+		}
+		_, err = p.resolvePolicies(ctx, req.Values.Strings(fieldPolicies))
 		return err
 	}
 	return unknownType(req.CredentialType)
@@ -49,7 +59,7 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 
 // Prepare validates the request and, for sub_account, decides the loginId
 // (the WAL intent). STS keys expire by themselves: no intent.
-func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (json.RawMessage, error) {
+func (p *provider) Prepare(_ context.Context, req *providers.CreateRequest) (*providers.Intent, error) {
 	switch req.CredentialType {
 	case CredentialSTS:
 		_, err := stsDuration(req.TTL)
@@ -82,9 +92,12 @@ func (p *provider) Renew(_ context.Context, req *providers.RenewRequest) (*provi
 		}
 		return &providers.RenewResponse{Expiry: time.Unix(in.ExpireTime, 0)}, nil
 	case CredentialSubAccount:
+		if _, err := decodeSubInternal(req.Internal); err != nil {
+			return nil, err
+		}
 		return &providers.RenewResponse{}, nil
 	}
-	return nil, unknownType(req.CredentialType)
+	return nil, fmt.Errorf("renew: lease of unknown credential type %q: %w", req.CredentialType, providers.ErrUnrecoverable)
 }
 
 // Revoke removes a credential: nothing can end an STS key early (a
@@ -96,7 +109,9 @@ func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*p
 	case CredentialSubAccount:
 		return p.revokeSubAccount(ctx, req)
 	}
-	return nil, unknownType(req.CredentialType)
+	// Nothing this driver made: no retry can revoke it.
+	p.logger.Error("revoke of a lease of unknown credential type", "credential_type", req.CredentialType)
+	return nil, providers.ErrUnrecoverable
 }
 
 // Rollback undoes an unfinished sub_account create from its loginId.

@@ -3,21 +3,16 @@ package ncloud
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"slices"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
-// callerIdentityPath is STS's "who owns this key" API (get-caller-identity):
-// GET /api/v1/caller-identity → {"id","loginAlias","userType": Customer|Sub|Role}.
-const callerIdentityPath = "/api/v1/caller-identity"
+// maxActiveKeysPerSubAccount is the documented limit of active access
+// keys per sub account (pub-iam-v2-sub-account-changeaccesskeystatus:
+// LimitExceeded past two active keys; inactive keys do not count).
+const maxActiveKeysPerSubAccount = 2
 
-// maxKeysPerSubAccount is the documented limit of access keys per sub
-// account.
-const maxKeysPerSubAccount = 2
-
-// RotateRoot creates a second access key for the sub account that owns the
+// RotateRoot creates another access key for the sub account that owns the
 // configured key, returns it as the new config, and deletes the old key in
 // Commit (signed with the new key) or the new one in Abort.
 func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootResponse, error) {
@@ -37,11 +32,20 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 	if err != nil {
 		return nil, fmt.Errorf("rotate-root: %w", err)
 	}
-	if !slices.Contains(keys, oldKey) {
+	owned, active := false, 0
+	for _, k := range keys {
+		if k.AccessKey == oldKey {
+			owned = true
+		}
+		if k.active() {
+			active++
+		}
+	}
+	if !owned {
 		return nil, providers.InvalidField(fieldRootSubAccountID, "sub account %s does not own the configured access_key %s", subID, oldKey)
 	}
-	if len(keys) >= maxKeysPerSubAccount {
-		return nil, providers.InvalidField(fieldAccessKey, "sub account %s already has %d access keys, the Ncloud maximum; delete the one Vault does not use before rotating", subID, len(keys))
+	if active >= maxActiveKeysPerSubAccount {
+		return nil, providers.InvalidField(fieldAccessKey, "sub account %s already has %d active access keys, the Ncloud maximum; delete or deactivate the one Vault does not use before rotating", subID, active)
 	}
 	key, err := p.createAccessKey(ctx, subID)
 	if err != nil {
@@ -51,12 +55,10 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 	return &providers.RotateRootResponse{
 		Config: providers.Values{fieldAccessKey: key.AccessKey, fieldSecretKey: key.KeySecret, fieldRootSubAccountID: subID},
 		Data:   map[string]any{"access_key": key.AccessKey, "sub_account_id": subID},
-		Commit: func(ctx context.Context, next providers.Provider) error {
-			np, ok := next.(*provider)
-			if !ok {
-				return fmt.Errorf("rotate-root: the new provider is a %T, not an ncloud provider", next)
-			}
-			if err := np.deleteAccessKey(ctx, np.sub, subID, oldKey); err != nil {
+		Commit: func(ctx context.Context) error {
+			// Deleted with the new key: the old one is no longer in use.
+			withNew := p.sub.withKey(key.AccessKey, key.KeySecret)
+			if err := p.deleteAccessKey(ctx, withNew, subID, oldKey); err != nil {
 				return fmt.Errorf("rotate-root: delete the old access key %s: %w", oldKey, err)
 			}
 			p.logger.Info("rotate-root: deleted the old access key", "sub_account_id", subID, "access_key", oldKey)
@@ -69,25 +71,19 @@ func (p *provider) RotateRoot(ctx context.Context) (*providers.RotateRootRespons
 }
 
 // rootSubAccount returns the id of the sub account that owns accessKey:
-// root_sub_account_id if configured, else STS caller-identity when it
-// answers userType "Sub".
+// root_sub_account_id if configured, else what STS caller-identity answers
+// (userType Sub). Every error of caller-identity is Ncloud's answer about
+// the credential (a 404 is documented as an invalid or expired one).
 func (p *provider) rootSubAccount(ctx context.Context, accessKey string) (string, error) {
 	if p.cfg.rootSubAccountID != "" {
 		return p.cfg.rootSubAccountID, nil
 	}
-	var out struct {
-		ID       string `json:"id"`
-		UserType string `json:"userType"`
-	}
-	err := p.sts.do(ctx, call{op: "GetCallerIdentity", method: http.MethodGet, path: callerIdentityPath, out: &out, idempotent: true})
-	if ae, ok := asAPIError(err); ok && ae.status == http.StatusNotFound {
-		return "", providers.InvalidField(fieldRootSubAccountID, "is required for rotate-root: this endpoint has no caller-identity API to tell which sub account owns access_key %s; set root_sub_account_id to that sub account's id", accessKey)
-	}
+	ci, err := p.callerIdentity(ctx)
 	if err != nil {
-		return "", fmt.Errorf("rotate-root: %w", err)
+		return "", fmt.Errorf("rotate-root: which sub account owns access_key %s: %w", accessKey, err)
 	}
-	if out.UserType != "Sub" || !isUUID(out.ID) {
-		return "", providers.InvalidField(fieldAccessKey, "rotate-root needs a sub account key (the Sub Account API manages only sub account keys); access_key %s belongs to a %q identity. Set root_sub_account_id if it is a sub account key", accessKey, out.UserType)
+	if ci.UserType != userSub || !isUUID(ci.ID) {
+		return "", providers.InvalidField(fieldAccessKey, "rotate-root needs a sub account key (the Sub Account API manages only sub account keys); access_key %s belongs to a %q identity", accessKey, ci.UserType)
 	}
-	return out.ID, nil
+	return ci.ID, nil
 }

@@ -51,16 +51,31 @@ func stsDuration(ttl time.Duration) (int, error) {
 	return int((ttl + time.Second - 1) / time.Second), nil
 }
 
-// createSTS issues a temporary key of the configured sub account. The call
-// is not retried: a lost answer would leave a key nobody holds.
+// createSTS issues a temporary key of the configured sub account. A
+// throttled attempt took no effect and is sent again. So is one that got
+// no answer or a 5xx: if it made a key, that key's secret was never seen
+// by anyone, it has the configured sub account's own permissions, and it
+// expires by itself within the lease TTL (Ncloud has no API to find or
+// delete it).
 func (p *provider) createSTS(ctx context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
 	dur, err := stsDuration(req.TTL)
 	if err != nil {
 		return nil, err
 	}
 	var out stsResponse
-	if err := p.sts.do(ctx, call{op: "CreateCredentials", method: http.MethodPost, path: stsPath,
-		body: map[string]int{"durationSec": dur}, out: &out}); err != nil {
+	for i := 0; i < p.attempts(); i++ {
+		if i > 0 {
+			if perr := pause(ctx, i, err); perr != nil {
+				return nil, perr
+			}
+		}
+		err = p.sts.do(ctx, call{op: "CreateCredentials", method: http.MethodPost, path: stsPath,
+			body: map[string]int{"durationSec": dur}, out: &out})
+		if err == nil || !(isThrottled(err) || isAmbiguous(err)) {
+			break
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	if out.AccessKey == "" || out.KeySecret == "" {
@@ -85,6 +100,7 @@ func (p *provider) createSTS(ctx context.Context, req *providers.CreateRequest) 
 		Internal:  internal,
 		Renewable: true,
 		Expiry:    expiry,
+		Objects:   []providers.ObjectRef{{Kind: "sts_key", Name: out.AccessKey}},
 	}, nil
 }
 

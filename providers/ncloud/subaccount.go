@@ -6,17 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/template"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
-)
-
-// loginId rules (createsubaccount, checkloginid): 3-60 characters of
-// letters, digits and ". @ - _", starting with a letter.
-const (
-	maxLoginID   = 60
-	minLoginID   = 3
-	loginIDExtra = ".@-_"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/naming"
 )
 
 // subIntent is the WAL intent of a sub_account create: the loginId alone
@@ -31,81 +23,6 @@ type subInternal struct {
 	LoginID      string `json:"login_id"`
 	AccessKey    string `json:"access_key"`
 }
-
-// loginVars are the fields of login_id_template.
-type loginVars struct {
-	Role, Instance, DisplayName, ID string
-}
-
-// parseLoginTemplate parses a template and checks that it uses .ID (so
-// every loginId is unique and rollback finds exactly its own).
-func parseLoginTemplate(s string) (*template.Template, error) {
-	if s == "" {
-		s = defaultLoginTemplate
-	}
-	t, err := template.New("login").Option("missingkey=error").Parse(s)
-	if err != nil {
-		return nil, providers.InvalidField(fieldLoginTemplate, "invalid template: %v", err)
-	}
-	const probe = "zzprobeidzzzz"
-	var b strings.Builder
-	if err := t.Execute(&b, loginVars{Role: "r", Instance: "i", DisplayName: "d", ID: probe}); err != nil {
-		return nil, providers.InvalidField(fieldLoginTemplate, "template fails: %v", err)
-	}
-	if !strings.Contains(b.String(), probe) {
-		return nil, providers.InvalidField(fieldLoginTemplate, "must contain {{.ID}} so every loginId is unique")
-	}
-	return t, nil
-}
-
-// loginID renders the template and fits it to the loginId rules, keeping
-// the id whole: other characters are replaced by '-', a leading non-letter
-// gets a "v" prefix, and the text around the id is shortened to 60.
-func loginID(tmpl string, v loginVars) (string, error) {
-	t, err := parseLoginTemplate(tmpl)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, v); err != nil {
-		return "", providers.InvalidField(fieldLoginTemplate, "template fails: %v", err)
-	}
-	s := sanitizeLogin(b.String())
-	if s == "" || !isASCIILetter(s[0]) {
-		s = "v" + s
-	}
-	if len(s) > maxLoginID {
-		i := strings.Index(s, v.ID)
-		pre, post := s[:i], s[i+len(v.ID):]
-		room := maxLoginID - len(v.ID)
-		if len(post) > room/2 {
-			post = post[:room/2]
-		}
-		if len(pre) > room-len(post) {
-			pre = pre[:room-len(post)]
-		}
-		s = pre + v.ID + post
-	}
-	if len(s) < minLoginID {
-		return "", providers.InvalidField(fieldLoginTemplate, "renders %q, shorter than 3 characters", s)
-	}
-	return s, nil
-}
-
-func sanitizeLogin(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if isASCIILetter(c) || (c >= '0' && c <= '9') || strings.IndexByte(loginIDExtra, c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	return b.String()
-}
-
-func isASCIILetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 // resolvePolicies maps policy names (or ids) to policy ids by listing the
 // account's policies; an unknown one is a *FieldError.
@@ -144,17 +61,34 @@ func (p *provider) resolvePolicies(ctx context.Context, names []string) ([]strin
 	return ids, nil
 }
 
-// prepareSubAccount decides the loginId.
-func (p *provider) prepareSubAccount(req *providers.CreateRequest) (json.RawMessage, error) {
-	id, err := loginID(req.RoleValues.String(fieldLoginTemplate), loginVars{Role: req.Role, Instance: req.Instance, DisplayName: req.DisplayName, ID: req.ID})
+// prepareSubAccount decides the loginId: the mark prefix of the request's
+// mount (mark.go), then the role's template.
+func (p *provider) prepareSubAccount(req *providers.CreateRequest) (*providers.Intent, error) {
+	prefix, err := markPrefixFor(req.Mark)
+	if err != nil {
+		return nil, fmt.Errorf("sub_account create: %w", err)
+	}
+	t, err := p.templates.get(req.RoleValues.String(fieldLoginTemplate))
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(subIntent{LoginID: id})
+	name, err := t.Render(naming.Data{RoleName: req.Role, DisplayName: req.DisplayName, Instance: req.Instance, ID: req.ID, UnixTime: req.Now.Unix()})
+	if err != nil {
+		return nil, err
+	}
+	id := prefix + name
+	data, err := json.Marshal(subIntent{LoginID: id})
+	if err != nil {
+		return nil, err
+	}
+	return &providers.Intent{Data: data, Objects: []providers.ObjectRef{{Kind: "sub_account", Name: id}}}, nil
 }
 
 // createSubAccountCred creates the sub account, attaches the policies and
-// creates the access key. On failure it deletes what it made.
+// creates the access key, each step resumed after a failed attempt from
+// what Ncloud shows it did (resume.go). On failure it deletes what it
+// made; a sub account whose create answer never came is left to the
+// rollback, which finds it by its loginId.
 func (p *provider) createSubAccountCred(ctx context.Context, req *providers.CreateRequest) (*providers.CreateResponse, error) {
 	var intent subIntent
 	if err := json.Unmarshal(req.Intent, &intent); err != nil || intent.LoginID == "" {
@@ -164,7 +98,7 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 	if err != nil {
 		return nil, err
 	}
-	subID, err := p.createSubAccount(ctx, intent.LoginID, "vault-"+req.ID)
+	subID, err := p.ensureSubAccount(ctx, intent.LoginID, "vault-"+req.ID, memoOf(req.Mark, req.ID, req.Role))
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +115,7 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 	if err := p.attachPolicies(ctx, subID, policyIDs); err != nil {
 		return fail(err)
 	}
-	key, err := p.createAccessKey(ctx, subID)
+	key, err := p.issueAccessKey(ctx, subID)
 	if err != nil {
 		return fail(err)
 	}
@@ -199,18 +133,32 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 		},
 		Internal:  internal,
 		Renewable: true,
+		Objects: []providers.ObjectRef{
+			{Kind: "sub_account", Name: intent.LoginID, ID: subID},
+			{Kind: "access_key", Name: key.AccessKey},
+		},
 	}, nil
+}
+
+// decodeSubInternal reads a sub_account lease's internal data; what names
+// no sub account is unrecoverable.
+func decodeSubInternal(raw json.RawMessage) (subInternal, error) {
+	var in subInternal
+	if err := decodeInternal(raw, &in); err != nil {
+		return in, err
+	}
+	if !isUUID(in.SubAccountID) {
+		return in, fmt.Errorf("lease internal data has no valid sub_account_id: %w", providers.ErrUnrecoverable)
+	}
+	return in, nil
 }
 
 // revokeSubAccount deletes the sub account with its keys in one cascading
 // call; a sub account already gone is success.
 func (p *provider) revokeSubAccount(ctx context.Context, req *providers.RevokeRequest) (*providers.RevokeResponse, error) {
-	var in subInternal
-	if err := decodeInternal(req.Internal, &in); err != nil {
+	in, err := decodeSubInternal(req.Internal)
+	if err != nil {
 		return nil, err
-	}
-	if !isUUID(in.SubAccountID) {
-		return nil, fmt.Errorf("lease internal data has no valid sub_account_id: %w", providers.ErrUnrecoverable)
 	}
 	if err := p.deleteSubAccount(ctx, in.SubAccountID); err != nil {
 		return nil, fmt.Errorf("delete sub account %s (%s): %w", in.LoginID, in.SubAccountID, err)
@@ -219,7 +167,8 @@ func (p *provider) revokeSubAccount(ctx context.Context, req *providers.RevokeRe
 	return &providers.RevokeResponse{}, nil
 }
 
-// rollbackSubAccount finds the sub account by loginId and deletes it.
+// rollbackSubAccount finds the sub account by an exact loginId search and
+// deletes it with its keys.
 func (p *provider) rollbackSubAccount(ctx context.Context, raw json.RawMessage) error {
 	var intent subIntent
 	if err := json.Unmarshal(raw, &intent); err != nil || intent.LoginID == "" {

@@ -12,19 +12,25 @@ import (
 const (
 	v2SubAccounts = "/api/v2/sub-accounts"
 	v2Policies    = "/api/v2/policies"
+	// v1SubAccounts is v1's list, the only one with a documented search
+	// (management-subaccount-getsubaccounts: searchColumn=loginId,
+	// searchWord); v2's list (pub-iam-v2-sub-account-listsubaccounts) has
+	// only pageNo, pageSize and sort.
+	v1SubAccounts = "/api/v1/sub-accounts"
 	// maxPageSize is the documented maximum pageSize of v2 lists.
 	maxPageSize = 100
-	// maxPoliciesPerCall is the documented maximum of policyIds per
-	// attach-policies call.
-	maxPoliciesPerCall = 10
 	// maxPages bounds a list walk (500 sub accounts at most per account).
 	maxPages = 50
 )
 
 type subAccountJSON struct {
-	SubAccountID string `json:"subAccountId"`
-	LoginID      string `json:"loginId"`
-	Name         string `json:"name"`
+	SubAccountID    string       `json:"subAccountId"`
+	NRN             string       `json:"nrn"`
+	LoginID         string       `json:"loginId"`
+	Name            string       `json:"name"`
+	CreatedDateTime string       `json:"createdDateTime"`
+	Memo            string       `json:"memo"`     // getSubAccount only
+	Policies        []policyJSON `json:"policies"` // getSubAccount only
 }
 
 type policyJSON struct {
@@ -38,25 +44,40 @@ type accessKeyJSON struct {
 	// KeySecret is only in the create answer; it goes to the user and
 	// nowhere else.
 	KeySecret string `json:"keySecret"`
+	// Active is in list answers: only active keys work and count towards
+	// the two a sub account may have (pub-iam-v2-sub-account-
+	// changeaccesskeystatus). Absent means active.
+	Active *bool `json:"active"`
 }
+
+// active reports whether the key is active.
+func (k accessKeyJSON) active() bool { return k.Active == nil || *k.Active }
 
 type pageJSON struct {
 	TotalPages int `json:"totalPages"`
 }
 
-// createSubAccount makes an API-only sub account (no console; a generated
-// password that is discarded) and returns its id. Not retried: a second
-// POST after a lost answer would conflict on the loginId, and rollback
-// finds the sub account by loginId anyway.
-func (p *provider) createSubAccount(ctx context.Context, loginID, name string) (string, error) {
+// maxPoliciesPerCall is the documented maximum of policyIds per attach
+// call (pub-iam-v2-sub-account-attachsubaccountpolicies).
+const maxPoliciesPerCall = 10
+
+// createSubAccount sends one create of an API-only sub account (no
+// console; a generated password that is discarded) with its memo (the
+// mark, mark.go; none when empty) and returns its id. It is sent once:
+// ensureSubAccount decides about another attempt.
+func (p *provider) createSubAccount(ctx context.Context, loginID, name, memo string) (string, error) {
 	var out subAccountJSON
-	err := p.sub.do(ctx, call{op: "CreateSubAccount", method: http.MethodPost, path: v2SubAccounts, out: &out, body: map[string]any{
+	body := map[string]any{
 		"loginId":                    loginID,
 		"name":                       name,
 		"passwordGenerationRequired": true,
 		"apiGatewayAccessible":       true,
 		"consoleAccessible":          false,
-	}})
+	}
+	if memo != "" {
+		body["memo"] = memo
+	}
+	err := p.sub.do(ctx, call{op: "CreateSubAccount", method: http.MethodPost, path: v2SubAccounts, out: &out, body: body})
 	if err != nil {
 		return "", err
 	}
@@ -66,25 +87,15 @@ func (p *provider) createSubAccount(ctx context.Context, loginID, name string) (
 	return out.SubAccountID, nil
 }
 
-// attachPolicies attaches policy ids in documented batches of 10. Attach
-// is atomic per call and attaching an attached policy changes nothing, so
-// it is retried.
-func (p *provider) attachPolicies(ctx context.Context, subID string, ids []string) error {
-	for start := 0; start < len(ids); start += maxPoliciesPerCall {
-		end := min(start+maxPoliciesPerCall, len(ids))
-		err := p.sub.do(ctx, call{op: "AttachPolicies", method: http.MethodPost, idempotent: true,
-			path: v2SubAccounts + "/" + url.PathEscape(subID) + "/attach-policies",
-			body: map[string]any{"policyIds": ids[start:end]}})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+// attachPoliciesOnce sends one attach of up to 10 policy ids (atomic,
+// pub-iam-v2-sub-account-attachsubaccountpolicies).
+func (p *provider) attachPoliciesOnce(ctx context.Context, subID string, ids []string) error {
+	return p.sub.do(ctx, call{op: "AttachPolicies", method: http.MethodPost,
+		path: v2SubAccounts + "/" + url.PathEscape(subID) + "/attach-policies",
+		body: map[string]any{"policyIds": ids}})
 }
 
-// createAccessKey makes an access key of a sub account. Not retried: a
-// lost answer would leave a key whose secret nobody has (the sub account's
-// cascading delete removes it).
+// createAccessKey sends one create of an access key of a sub account.
 func (p *provider) createAccessKey(ctx context.Context, subID string) (accessKeyJSON, error) {
 	var out accessKeyJSON
 	err := p.sub.do(ctx, call{op: "CreateAccessKey", method: http.MethodPost,
@@ -95,8 +106,8 @@ func (p *provider) createAccessKey(ctx context.Context, subID string) (accessKey
 	return out, err
 }
 
-// listAccessKeys returns the access key ids of a sub account.
-func (p *provider) listAccessKeys(ctx context.Context, subID string) ([]string, error) {
+// listAccessKeys returns the access keys (ids and status) of a sub account.
+func (p *provider) listAccessKeys(ctx context.Context, subID string) ([]accessKeyJSON, error) {
 	var out struct {
 		AccessKeys []accessKeyJSON `json:"accessKeys"`
 	}
@@ -105,11 +116,7 @@ func (p *provider) listAccessKeys(ctx context.Context, subID string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(out.AccessKeys))
-	for _, k := range out.AccessKeys {
-		ids = append(ids, k.AccessKey)
-	}
-	return ids, nil
+	return out.AccessKeys, nil
 }
 
 // deleteAccessKey deletes one access key; not found is success.
@@ -135,29 +142,47 @@ func (p *provider) deleteSubAccount(ctx context.Context, subID string) error {
 }
 
 // findSubAccount returns the id of the sub account whose loginId is
-// loginID, "" if none. v2's list has no search parameter, so it walks the
-// pages (sorted by loginId, 100 a page; at most 500 sub accounts exist).
+// loginID, "" if none, with v1's documented search
+// (searchColumn=loginId&searchWord=...; the docs do not say whether the
+// keyword matches exactly or in part, so only an exact loginId counts).
+// The answer holds the few loginIds containing loginID, not pages of the
+// whole account that concurrent deletes would shift.
 func (p *provider) findSubAccount(ctx context.Context, loginID string) (string, error) {
-	for pageNo := 0; pageNo < maxPages; pageNo++ {
+	for page := 0; page < maxPages; page++ {
 		var out struct {
-			pageJSON
-			SubAccounts []subAccountJSON `json:"subAccounts"`
+			TotalPages int              `json:"totalPages"`
+			Items      []subAccountJSON `json:"items"`
 		}
-		q := url.Values{"pageNo": {strconv.Itoa(pageNo)}, "pageSize": {strconv.Itoa(maxPageSize)}, "sort": {"loginId,asc"}}
+		q := url.Values{"searchColumn": {"loginId"}, "searchWord": {loginID}, "page": {strconv.Itoa(page)}, "size": {strconv.Itoa(maxPageSize)}}
 		if err := p.sub.do(ctx, call{op: "ListSubAccounts", method: http.MethodGet, idempotent: true,
-			path: v2SubAccounts + "?" + q.Encode(), out: &out}); err != nil {
+			path: v1SubAccounts + "?" + q.Encode(), out: &out}); err != nil {
 			return "", err
 		}
-		for _, s := range out.SubAccounts {
+		for _, s := range out.Items {
 			if s.LoginID == loginID {
+				if s.SubAccountID == "" {
+					return "", &apiError{op: "ListSubAccounts", status: http.StatusOK, message: "a listed sub account has no subAccountId"}
+				}
 				return s.SubAccountID, nil
 			}
 		}
-		if pageNo+1 >= out.TotalPages || len(out.SubAccounts) == 0 {
+		if page+1 >= out.TotalPages || len(out.Items) == 0 {
 			return "", nil
 		}
 	}
 	return "", nil
+}
+
+// listSubAccounts returns the first page (of size n) of the account's
+// sub accounts (pub-iam-v2-sub-account-listsubaccounts).
+func (p *provider) listSubAccounts(ctx context.Context, n int) ([]subAccountJSON, error) {
+	var out struct {
+		SubAccounts []subAccountJSON `json:"subAccounts"`
+	}
+	q := url.Values{"pageNo": {"0"}, "pageSize": {strconv.Itoa(n)}, "sort": {"createdDateTime,asc"}}
+	err := p.sub.do(ctx, call{op: "ListSubAccounts", method: http.MethodGet, idempotent: true,
+		path: v2SubAccounts + "?" + q.Encode(), out: &out})
+	return out.SubAccounts, err
 }
 
 // listPolicies returns every policy (all pages).

@@ -38,7 +38,8 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	ak, sk := resp.Data["access_key"].(string), resp.Data["secret_key"].(string)
 	login := resp.Data["login_id"].(string)
 	require.NotEmpty(t, sk)
-	require.True(t, strings.HasPrefix(login, "vault-dev-"), login)
+	mount := e.mountID()
+	require.Regexp(t, `^mc\.`+mount+`\.vault-dev-[a-z2-7]{13}$`, login, "the mount's mark, then the template")
 
 	sa, ok := e.ts.SubAccount(login)
 	require.True(t, ok)
@@ -48,8 +49,15 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	require.False(t, sa.ConsoleAccess, "API access only")
 	require.Equal(t, sa.ID, resp.Data["sub_account_id"])
 	require.True(t, resp.Secret.Renewable)
-	require.Equal(t, map[string]int{"ListPolicies": 1, "CreateSubAccount": 1, "AddSubAccountPolicies": 1, "CreateAccessKey": 1}, e.ts.Core().Calls().Counts, "4 calls per create")
+	require.Equal(t, map[string]int{"GetCallerIdentity": 1, "GetSubAccount": 1, // the target, once per instance
+		"ListPolicies": 1, "CreateSubAccount": 1, "AddSubAccountPolicies": 1, "CreateAccessKey": 1}, e.ts.Core().Calls().Counts)
 	require.Equal(t, 0, e.WALCount())
+	e.ts.Core().Reset()
+	second := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
+	require.Equal(t, map[string]int{"ListPolicies": 1, "CreateSubAccount": 1, "AddSubAccountPolicies": 1, "CreateAccessKey": 1},
+		e.ts.Core().Calls().Counts, "4 calls per create; the target is cached")
+	_, err := e.Revoke(second.Secret)
+	require.NoError(t, err)
 
 	// The key works: a second instance configured with it gets an STS
 	// key from the emulator, which verifies its signature.
@@ -57,13 +65,14 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	leased["driver"], leased["access_key"], leased["secret_key"] = "ncloud", ak, sk
 	e.OK(logical.UpdateOperation, "config/leased", leased)
 	e.OK(logical.UpdateOperation, "roles/leased/sts", map[string]any{"ttl": "10m"})
+	var r *logical.Response
 	sts := e.OK(logical.ReadOperation, "creds/leased/sts", nil)
 	stsKey, ok := e.ts.STSKey(sts.Data["access_key"].(string))
 	require.True(t, ok)
 	require.Equal(t, sa.ID, stsKey.SubAccountID, "the STS key was issued to the leased sub account")
 
 	// Renew is Vault-side (no cloud call): allowed up to the role's limits.
-	r, err := e.Renew(resp.Secret, 0, issued)
+	r, err = e.Renew(resp.Secret, 0, issued)
 	require.NoError(t, err)
 	require.False(t, r.IsError(), "%v", r.Error())
 
@@ -73,7 +82,7 @@ func TestSubAccountIssueUseRevoke(t *testing.T) {
 	require.False(t, ok, "sub account deleted")
 	require.Equal(t, before["sub_accounts"], e.ts.State()["sub_accounts"])
 	require.Equal(t, before["access_keys"], e.ts.State()["access_keys"])
-	require.Equal(t, 1, e.ts.Core().Count("DeleteSubAccount"), "one cascading delete per revoke")
+	require.Equal(t, 2, e.ts.Core().Count("DeleteSubAccount"), "one cascading delete per revoke")
 
 	_, err = e.Revoke(resp.Secret)
 	require.NoError(t, err, "revoking twice succeeds")
@@ -107,9 +116,10 @@ func TestSubAccountConcurrentRevoke(t *testing.T) {
 	require.Equal(t, before, e.ts.State()["sub_accounts"])
 }
 
-// Done means 5: a failure at any step of a sub_account create leaves no
-// sub account and no WAL entry; if the cleanup fails too, the WAL entry
-// stays and Vault's rollback removes the sub account by its loginId.
+// Done means 5: a failure at any step of a sub_account create (here every
+// attempt of that step fails) leaves no sub account and no WAL entry; if
+// the cleanup fails too, the WAL entry stays and Vault's rollback removes
+// the sub account by its loginId.
 func TestSubAccountCreateFailures(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -118,10 +128,10 @@ func TestSubAccountCreateFailures(t *testing.T) {
 		orphaned bool // the immediate cleanup fails too
 	}{
 		{name: "resolve policies", fail: map[string]int{"ListPolicies": 2}, step: "ListPolicies"},
-		{name: "create sub account", fail: map[string]int{"CreateSubAccount": 1}, step: "CreateSubAccount"},
+		{name: "create sub account", fail: map[string]int{"CreateSubAccount": 2}, step: "CreateSubAccount"},
 		{name: "attach policies", fail: map[string]int{"AddSubAccountPolicies": 2}, step: "AttachPolicies"},
-		{name: "create access key", fail: map[string]int{"CreateAccessKey": 1}, step: "CreateAccessKey"},
-		{name: "create access key, cleanup fails", fail: map[string]int{"CreateAccessKey": 1, "DeleteSubAccount": 4}, step: "CreateAccessKey", orphaned: true},
+		{name: "create access key", fail: map[string]int{"CreateAccessKey": 2}, step: "CreateAccessKey"},
+		{name: "create access key, cleanup fails", fail: map[string]int{"CreateAccessKey": 2, "DeleteSubAccount": 4}, step: "CreateAccessKey", orphaned: true},
 		{name: "attach policies, cleanup fails", fail: map[string]int{"AddSubAccountPolicies": 2, "DeleteSubAccount": 4}, step: "AttachPolicies", orphaned: true},
 	}
 	for _, tc := range tests {
@@ -176,30 +186,49 @@ func TestSubAccountRoleValidation(t *testing.T) {
 	e.configure(nil)
 	id, ok := e.ts.PolicyID("NCP_VPC_MANAGER")
 	require.True(t, ok)
-	e.subRole(map[string]any{"policies": []string{id}, "login_id_template": "{{.DisplayName}}_{{.Role}}.{{.ID}}"})
+	e.subRole(map[string]any{"policies": []string{id}, "login_id_template": "x{{ .DisplayName | truncate 16 }}_{{ .RoleName | truncate 16 }}.{{ .ID }}"})
 	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	sa, ok := e.ts.SubAccount(resp.Data["login_id"].(string))
 	require.True(t, ok)
-	require.True(t, strings.HasPrefix(sa.LoginID, "token-ci_dev."), sa.LoginID)
+	require.True(t, strings.HasPrefix(sa.LoginID, "mc."+e.mountID()+".xtoken-ci_dev."), sa.LoginID)
 	require.Equal(t, []string{"NCP_VPC_MANAGER"}, sa.Policies, "a policy id is accepted too")
 }
 
-// Idempotent calls are retried on 5xx; creates are not.
+// Idempotent calls are retried on 5xx; a create is tried again after
+// learning that the failed attempt made nothing.
 func TestSubAccountRetries(t *testing.T) {
 	e := newEnv(t)
 	e.configure(map[string]any{"max_retries": 2})
 	e.subRole(nil)
+	e.OK(logical.ReadOperation, "creds/ncloud/dev", nil) // identifies the target
 	e.ts.Core().Reset()
-	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"ListPolicies": 1, "AddSubAccountPolicies": 2}})
+	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"ListPolicies": 1, "AddSubAccountPolicies": 2,
+		"CreateSubAccount": 1, "CreateAccessKey": 1}})
 	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
 	require.NotEmpty(t, resp.Data["secret_key"])
-	counts := e.ts.Core().Calls().Counts
-	require.Equal(t, 2, counts["ListPolicies"])
-	require.Equal(t, 3, counts["AddSubAccountPolicies"])
-	require.Equal(t, 1, counts["CreateSubAccount"])
-	require.Equal(t, 1, counts["CreateAccessKey"])
+	require.Equal(t, map[string]int{
+		"ListPolicies":          2,
+		"CreateSubAccount":      2, // the 500, then (not found) again
+		"ListSubAccounts":       1, // the loginId search after the 500
+		"AddSubAccountPolicies": 3,
+		"GetSubAccount":         2, // the attached policies after each 500
+		"CreateAccessKey":       2,
+		"ListAccessKeys":        1, // the keys after the 500: none
+	}, e.ts.Core().Calls().Counts)
+	sa, _ := e.ts.SubAccount(resp.Data["login_id"].(string))
+	require.Equal(t, []string{resp.Data["access_key"].(string)}, sa.AccessKeys)
+	require.Equal(t, []string{"NCP_SERVER_MANAGER", "NCP_VPC_MANAGER"}, sa.Policies)
+}
 
-	e.ts.Core().SetFaults(emulator.Faults{FailActions: map[string]int{"CreateAccessKey": 1}})
-	e.Coded(http.StatusBadGateway, logical.ReadOperation, "creds/ncloud/dev", nil)
-	require.Equal(t, 2, e.ts.Core().Count("CreateAccessKey"), "a failed create is not sent again")
+// Issue 11: a role written with the old template syntax keeps working; its
+// template is converted when read.
+func TestSubAccountOldTemplate(t *testing.T) {
+	e := newEnv(t)
+	e.configure(nil)
+	e.subRole(map[string]any{"login_id_template": "{{.Instance}}-{{.Role}}-{{.ID}}"})
+	resp := e.OK(logical.ReadOperation, "creds/ncloud/dev", nil)
+	login := resp.Data["login_id"].(string)
+	require.Regexp(t, `^mc\.`+e.mountID()+`\.vncloud-dev-[a-z2-7]{13}$`, login)
+	_, ok := e.ts.SubAccount(login)
+	require.True(t, ok)
 }

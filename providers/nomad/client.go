@@ -18,11 +18,13 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/naming"
 )
 
 const (
 	// envAddr and envToken are the only environment variables the driver
-	// reads, as fallbacks for address and token.
+	// reads: as a pair when the config has no address, or the token alone
+	// with use_ambient_credentials=true.
 	envAddr  = "NOMAD_ADDR"
 	envToken = "NOMAD_TOKEN"
 
@@ -42,22 +44,35 @@ func osGetenv(k string) string { return os.Getenv(k) }
 
 // settings are an instance's resolved connection settings.
 type settings struct {
-	address       string
-	token         string
-	tokenFromEnv  bool
-	region        string
-	tls           *api.TLSConfig
-	maxNameLength int
-	names         *nameTemplate
+	address        string
+	addressFromEnv bool
+	token          string
+	tokenFromEnv   bool
+	region         string
+	tls            *api.TLSConfig
+	maxNameLength  int
+	retry          retryPolicy
+	names          *naming.Template
+	// namesConverted is the text an old-dialect token_name_template was
+	// converted to ("" if it was not converted).
+	namesConverted string
 }
 
 // resolve validates the config and applies the environment fallbacks.
-func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
+//
+// Vault's environment credential (NOMAD_TOKEN) goes only where the same
+// environment points (NOMAD_ADDR, used when the config has no address),
+// or anywhere when the config says use_ambient_credentials=true: a config
+// naming some other address without a token must not make the plugin
+// send the environment's token there.
+func (d *Driver) resolve(cfg providers.Values, instance string) (*settings, error) {
 	s := &settings{region: strings.TrimSpace(cfg.String(fieldRegion))}
+	ambient := cfg.Bool(fieldUseAmbient)
+	envAddress, envTokenValue := strings.TrimSpace(d.getenv(envAddr)), strings.TrimSpace(d.getenv(envToken))
 
 	s.address = strings.TrimSpace(cfg.String(fieldAddress))
 	if s.address == "" {
-		s.address = strings.TrimSpace(d.getenv(envAddr))
+		s.address, s.addressFromEnv = envAddress, true
 	}
 	if s.address == "" {
 		return nil, providers.InvalidField(fieldAddress, "is required (or set %s in Vault's environment), e.g. https://nomad.example.com:4646", envAddr)
@@ -80,10 +95,13 @@ func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
 	}
 
 	s.token = strings.TrimSpace(cfg.String(fieldToken))
-	if s.token == "" {
-		s.token, s.tokenFromEnv = strings.TrimSpace(d.getenv(envToken)), true
+	if s.token == "" && (s.addressFromEnv || ambient) {
+		s.token, s.tokenFromEnv = envTokenValue, true
 	}
 	if s.token == "" {
+		if envTokenValue != "" {
+			return nil, providers.InvalidField(fieldToken, "is required: address is set in the config, and %s of Vault's environment is only sent to %s (leave address unset) or with %s=true", envToken, envAddr, fieldUseAmbient)
+		}
 		return nil, providers.InvalidField(fieldToken, "is required (or set %s in Vault's environment): a Nomad management token", envToken)
 	}
 
@@ -91,11 +109,28 @@ func (d *Driver) resolve(cfg providers.Values) (*settings, error) {
 		return nil, err
 	}
 
+	s.retry = retryPolicy{maxRetries: defaultMaxRetries, maxBackoff: defaultMaxBackoff}
+	if cfg.Has(fieldMaxRetries) {
+		s.retry.maxRetries = cfg.Int(fieldMaxRetries)
+	}
+	if cfg.Has(fieldMaxBackoff) {
+		s.retry.maxBackoff = cfg.Duration(fieldMaxBackoff)
+	}
+	switch {
+	case s.retry.maxRetries < 0 || s.retry.maxRetries > maxMaxRetries:
+		return nil, providers.InvalidField(fieldMaxRetries, "must be between 0 and %d, got %d", maxMaxRetries, s.retry.maxRetries)
+	case s.retry.maxBackoff <= 0:
+		return nil, providers.InvalidField(fieldMaxBackoff, "must be positive")
+	case time.Duration(s.retry.maxRetries)*s.retry.maxBackoff > maxRetrySleep:
+		return nil, providers.InvalidField(fieldMaxRetries, "max_retries × retry_max_backoff is %s, more than %s: one call would retry past Vault's 90s request timeout", time.Duration(s.retry.maxRetries)*s.retry.maxBackoff, maxRetrySleep)
+	}
+
 	s.maxNameLength = cfg.Int(fieldMaxNameLength)
 	if s.maxNameLength < 1 || s.maxNameLength > nomadMaxTokenNameLength {
 		return nil, providers.InvalidField(fieldMaxNameLength, "must be between 1 and %d (Nomad refuses longer token names), got %d", nomadMaxTokenNameLength, s.maxNameLength)
 	}
-	if s.names, err = parseNameTemplate(cfg.String(fieldNameTemplate), s.maxNameLength); err != nil {
+	// The template renders what the instance's mark prefix leaves.
+	if s.names, s.namesConverted, err = parseNameTemplate(cfg.String(fieldNameTemplate), s.maxNameLength, templateBudget(s.maxNameLength, instance)); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -174,7 +209,7 @@ func newClient(s *settings) (*api.Client, error) {
 
 // open is Driver.Open.
 func (d *Driver) open(ctx context.Context, req providers.OpenRequest) (*provider, error) {
-	s, err := d.resolve(req.Config)
+	s, err := d.resolve(req.Config, req.Instance)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +225,12 @@ func (d *Driver) open(ctx context.Context, req providers.OpenRequest) (*provider
 
 	cctx, cancel := context.WithTimeout(ctx, openCheckTimeout)
 	defer cancel()
-	self, _, err := c.ACLTokens().Self((&api.QueryOptions{}).WithContext(cctx))
+	var self *api.ACLToken
+	err = s.retry.retry(cctx, func() error {
+		var err error
+		self, _, err = c.ACLTokens().Self(p.queryOpts(cctx, ""))
+		return err
+	})
 	if err != nil {
 		c.Close()
 		return nil, cloudErr("ReadSelfToken", err)
@@ -198,6 +238,9 @@ func (d *Driver) open(ctx context.Context, req providers.OpenRequest) (*provider
 	if self.Type != typeManagement {
 		c.Close()
 		return nil, providers.InvalidField(fieldToken, "is a %s token (accessor %s); creating and deleting ACL tokens needs a management token", self.Type, self.AccessorID)
+	}
+	if s.namesConverted != "" {
+		logger.Warn("token_name_template is in the earlier Go-template dialect; using its conversion to Vault's template language (write it to the config to silence this)", "converted", s.namesConverted)
 	}
 	logger.Debug("opened", "address", s.address, "region", s.region, "token_accessor", self.AccessorID, "token_from_env", s.tokenFromEnv)
 	return p, nil

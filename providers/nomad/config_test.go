@@ -28,20 +28,28 @@ func TestEnvironmentFallback(t *testing.T) {
 	e.BadRequest(logical.UpdateOperation, "config/nomad/rotate-root", nil, "token", "NOMAD_TOKEN")
 }
 
-// A long display name is shortened so the name fits; the id survives.
-func TestTokenNameFitsTheLimit(t *testing.T) {
+// A config stored with a template of the earlier dialect still issues:
+// the template is converted on read (text sanitized, the display name cut
+// with truncate so every name fits), and long display names are cut, the
+// id never.
+func TestOldTemplateConvertedOnRead(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
-	e.configure(map[string]any{"max_token_name_length": 40, "token_name_template": "{{.Instance}}/{{.RoleName}}/{{.DisplayName}}/{{.ID}}"})
+	// 60 bytes for the template behind the 18 of the mark prefix
+	// (mc:<mount_id>:nomad:), too few for the longest prefix (76): the
+	// template is converted for this instance.
+	e.configure(map[string]any{"max_token_name_length": 78, "token_name_template": "{{.Instance}}/{{.RoleName}}/{{.DisplayName}}/{{.ID}}"})
 	e.OK(logical.UpdateOperation, "roles/nomad/deploy", map[string]any{"policies": "readonly"})
 	resp, err := e.B.HandleRequest(t.Context(), &logical.Request{
 		Operation: logical.ReadOperation, Path: "creds/nomad/deploy", Storage: e.Storage,
 		DisplayName: "oidc-" + strings.Repeat("very.long \"name\" ", 10),
 	})
 	require.NoError(t, err)
-	require.False(t, resp.IsError())
+	require.False(t, resp.IsError(), "%v", resp.Error())
 	name := resp.Data["name"].(string)
-	require.LessOrEqual(t, len(name), 40)
-	require.Regexp(t, `^nomad-deploy-oidc-very\.lon[a-z.-]*-[a-z2-7]{13}$`, name)
+	require.LessOrEqual(t, len(name), 78)
+	require.Regexp(t, `^mc:`+e.mountID()+`:nomad:nomad-deploy-oidc-very\.lon[a-z.-]*-[a-z2-7]{13}$`, name)
+	_, ok := e.ts.TokenByName(name)
+	require.True(t, ok)
 }
 
 // rotate-root replaces the management token: the new one works, the old

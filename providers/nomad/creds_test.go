@@ -47,8 +47,9 @@ func TestIssueCreatesTokenWithRoleFields(t *testing.T) {
 			require.Equal(t, tc.global, tok.Global)
 			require.True(t, tok.ExpirationTime.IsZero(), "no expiration_ttl, no Nomad expiry")
 			require.Equal(t, resp.Data["name"], tok.Name)
-			require.True(t, strings.HasPrefix(tok.Name, "vault-"+role+"-token-ci-example.com-"), tok.Name)
+			require.True(t, strings.HasPrefix(tok.Name, "mc:"+e.mountID()+":nomad:vault-"+role+"-token-ci-example.com-"), tok.Name)
 			require.True(t, resp.Secret.Renewable)
+			require.Equal(t, e.ts.URL, resp.Data["address"], "the credential says where it is valid")
 
 			self, _, err := e.client(secret).ACLTokens().Self(nil)
 			require.NoError(t, err)
@@ -90,7 +91,7 @@ func TestStorageHoldsNoSecret(t *testing.T) {
 // is success; a Nomad 500 is an error Vault retries.
 func TestRevoke(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
-	e.configure(nil)
+	e.configure(map[string]any{"max_retries": 2})
 	e.OK(logical.UpdateOperation, "roles/nomad/r", map[string]any{"policies": "readonly"})
 
 	t.Run("deletes by accessor, twice is success", func(t *testing.T) {
@@ -114,10 +115,21 @@ func TestRevoke(t *testing.T) {
 		_, err := e.Revoke(resp.Secret)
 		require.NoError(t, err)
 	})
-	t.Run("500 on delete is an error, then a retry succeeds", func(t *testing.T) {
+	t.Run("a 500 on delete is retried within the revoke", func(t *testing.T) {
 		resp := e.issue("r")
 		accessor := resp.Data["accessor_id"].(string)
+		deletes := e.ts.Core().Count("TokenDelete")
 		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 1}))
+		_, err := e.Revoke(resp.Secret)
+		require.NoError(t, err)
+		require.Equal(t, deletes+2, e.ts.Core().Count("TokenDelete"))
+		_, ok := e.ts.Token(accessor)
+		require.False(t, ok)
+	})
+	t.Run("500s on every attempt are an error, then Vault's retry succeeds", func(t *testing.T) {
+		resp := e.issue("r")
+		accessor := resp.Data["accessor_id"].(string)
+		e.ts.Core().SetFaults(faults(map[string]int{"TokenDelete": 3})) // the try and max_retries 2
 		_, err := e.Revoke(resp.Secret)
 		require.Error(t, err)
 		require.NotErrorIs(t, err, logical.ErrUnrecoverable)

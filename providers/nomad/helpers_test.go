@@ -104,3 +104,28 @@ func aclClientToken() *api.ACLToken {
 func emulatorLatency(ms int) emulator.Faults {
 	return emulator.Faults{LatencyMS: ms}
 }
+
+// nomadClient returns a Nomad API client of addr authenticated by secret.
+func nomadClient(t *testing.T, addr, secret string) *api.Client {
+	t.Helper()
+	c, err := api.NewClient(&api.Config{Address: addr, SecretID: secret})
+	require.NoError(t, err)
+	return c
+}
+
+// managementToken is a local management token.
+func managementToken() *api.ACLToken {
+	return &api.ACLToken{Name: "another-admin", Type: "management"}
+}
+
+// queryIn sends a query to region.
+func queryIn(region string) *api.QueryOptions { return &api.QueryOptions{Region: region} }
+
+// mountID is the mount's id (settings mount_id), which marks its tokens;
+// it exists once a credential was issued.
+func (e *env) mountID() string {
+	e.T.Helper()
+	id := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	require.Regexp(e.T, `^[a-z2-7]{8}$`, id)
+	return id
+}

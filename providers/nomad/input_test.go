@@ -14,7 +14,8 @@ import (
 // created in Nomad or stored.
 func TestBadRoleInput(t *testing.T) {
 	e := newEnv(t, nomadtest.Options{})
-	e.configure(map[string]any{"max_token_name_length": 40})
+	// 90 bytes for the template behind the mark prefix (18 bytes).
+	e.configure(map[string]any{"max_token_name_length": 108, "token_name_template": "{{ .RoleName }}-{{ .DisplayName | truncate 5 }}-{{ .ID }}"})
 
 	tests := []struct {
 		name  string
@@ -33,7 +34,8 @@ func TestBadRoleInput(t *testing.T) {
 		{"invalid policy name", "r", map[string]any{"policies": "read only!"}, "policies", "not a valid Nomad name"},
 		{"negative expiration_ttl", "r", map[string]any{"policies": "readonly", "expiration_ttl": -60}, "expiration_ttl", "negative"},
 		{"unknown field", "r", map[string]any{"policies": "readonly", "policy": "x"}, "policy", "valid fields are"},
-		{"role name too long for the token name", strings.Repeat("x", 30), map[string]any{"policies": "readonly"}, "name", "max_token_name_length 40"},
+		{"role name too long for the token name", strings.Repeat("x", 80), map[string]any{"policies": "readonly"}, "token_name_template", "for role"},
+		{"unknown credential type", "r", map[string]any{"policies": "readonly", "credential_type": "key"}, "credential_type", "token"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,11 +74,14 @@ func TestBadConfigInput(t *testing.T) {
 		{"client token", map[string]any{"token": clientSecret}, "token", "management token"},
 		{"max_token_name_length over Nomad's", map[string]any{"max_token_name_length": 300}, "max_token_name_length", "256"},
 		{"max_token_name_length zero", map[string]any{"max_token_name_length": 0}, "max_token_name_length", "between 1 and 256"},
-		{"template without the id", map[string]any{"token_name_template": "vault-{{.RoleName}}"}, "token_name_template", "{{.ID}}"},
-		{"template too long for the limit", map[string]any{"token_name_template": strings.Repeat("n", 250) + "-{{.ID}}"}, "token_name_template", "more than max_token_name_length 256"},
-		{"template too long for a short limit", map[string]any{"max_token_name_length": 20}, "token_name_template", "more than max_token_name_length 20"},
+		{"template without the id", map[string]any{"token_name_template": "vault-{{ .RoleName | truncate 9 }}"}, "token_name_template", "{{ .ID }}"},
+		{"template too long for the limit", map[string]any{"token_name_template": strings.Repeat("n", 250) + "-{{.ID}}"}, "token_name_template", "at most 238"}, // 256 less the mark prefix mc:<mount_id>:nomad:
+		{"default template too long for a short limit", map[string]any{"max_token_name_length": 20}, "max_token_name_length", "needs at least 21 more"},
+		{"template too long for a short limit", map[string]any{"max_token_name_length": 38, "token_name_template": "vault-x-{{ .ID }}"}, "token_name_template", "at most 20"},
+		{"the mark prefix takes the whole limit", map[string]any{"max_token_name_length": 18, "token_name_template": "{{ .ID }}"}, "max_token_name_length", "taken by the mark prefix"},
 		{"template does not parse", map[string]any{"token_name_template": "{{.ID"}, "token_name_template", "does not parse"},
-		{"template unknown key", map[string]any{"token_name_template": "{{.Nope}}-{{.ID}}"}, "token_name_template", "does not render"},
+		{"template unknown key", map[string]any{"token_name_template": "{{.Nope}}-{{.ID}}"}, "token_name_template", "unknown field .Nope"},
+		{"template with an unbounded printf", map[string]any{"token_name_template": `{{ printf "%0999999d" 0 }}{{ .ID }}`}, "token_name_template", "width or precision"},
 		{"ca_cert garbage", map[string]any{"address": "https://127.0.0.1:1", "ca_cert": "not a pem"}, "ca_cert", "no PEM"},
 		{"ca_cert on http", map[string]any{"ca_cert": "x"}, "ca_cert", "not https"},
 		{"client_cert without key", map[string]any{"address": "https://127.0.0.1:1", "client_cert": "x"}, "client_key", "required"},

@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/hashicorp/nomad/api"
-
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
@@ -68,20 +66,28 @@ func parseRole(v providers.Values) (*roleSpec, error) {
 }
 
 // ValidateRole implements providers.Provider: the fields' rules, the role
-// name against the token name limit, and that every named policy and ACL
-// role exists in Nomad (Nomad accepts unknown policy names on a token,
-// which then silently grants nothing).
+// name against the token name template, that a global role can find the
+// authoritative region, and that every named policy and ACL role exists
+// in Nomad (Nomad accepts unknown policy names on a token, which then
+// silently grants nothing), read in the region the tokens will live in.
 func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleRequest) error {
+	if req.CredentialType != CredentialToken {
+		return unknownType(req.CredentialType)
+	}
 	r, err := parseRole(req.Values)
 	if err != nil {
 		return err
 	}
-	if _, err := p.s.names.render(p.instance, req.Role, "", sampleID, p.d.now().Unix()); err != nil {
+	if err := p.s.names.CheckRole(req.Role); err != nil {
 		return err
 	}
-	q := (&api.QueryOptions{}).WithContext(ctx)
+	region, _, err := p.home(ctx, r.global)
+	if err != nil {
+		return err
+	}
+	q := p.queryOpts(ctx, region)
 	for _, name := range r.policies {
-		if _, _, err := p.client.ACLPolicies().Info(name, q); err != nil {
+		if err := p.s.retry.retry(ctx, func() error { _, _, err := p.client.ACLPolicies().Info(name, q); return err }); err != nil {
 			if code, _ := apiStatus(err); code == http.StatusNotFound {
 				return providers.InvalidField(fieldPolicies, "Nomad has no ACL policy %q; create it first (nomad acl policy apply)", name)
 			}
@@ -89,7 +95,7 @@ func (p *provider) ValidateRole(ctx context.Context, req providers.ValidateRoleR
 		}
 	}
 	for _, name := range r.roles {
-		if _, _, err := p.client.ACLRoles().GetByName(name, q); err != nil {
+		if err := p.s.retry.retry(ctx, func() error { _, _, err := p.client.ACLRoles().GetByName(name, q); return err }); err != nil {
 			if code, _ := apiStatus(err); code == http.StatusNotFound {
 				return providers.InvalidField(fieldRoles, "Nomad has no ACL role %q; create it first (nomad acl role create)", name)
 			}

@@ -4,7 +4,7 @@
 #
 # Vault v1.21.4 cannot be built as a plain dependency: its in-tree sdk matches
 # no published github.com/hashicorp/vault/sdk. This script (see
-# /work/shared/reference/vault-build.md for the why):
+# docs/reference/vault-build.md for the why):
 #   1. downloads the module dependencies of tools/vault (first time: ~4 GB);
 #   2. copies the published sdk v0.21.0 from the module cache into
 #      tools/vault/build/sdk and applies exactly two changes with
@@ -13,9 +13,10 @@
 #   3. points a COPY of go.mod (tools/vault/build/go.build.mod, used via
 #      -modfile) at that directory, so the committed go.mod/go.sum stay clean;
 #   4. go build -mod=mod -trimpath -ldflags "-s -w" -o bin/vault;
-#   5. writes bin/.vault.stamp: the sha256 of the pins, this script, the
-#      patch program, main.go and go.mod/go.sum. When bin/vault exists and the
-#      stamp matches, the script does nothing.
+#   5. writes bin/.vault.stamp: the sha256 of the pins, this script (less its
+#      comment lines, so editing the documentation rebuilds nothing), the
+#      patch program, main.go and go.mod/go.sum. When bin/vault exists and
+#      the stamp matches, the script does nothing.
 #
 # A `vault` already on PATH reporting "Vault v1.21.x" is used instead of
 # building: bin/vault becomes a symlink to it (the stamp then records that
@@ -76,7 +77,8 @@ fi
 key=$(
 	{
 		printf 'vault=%s sdk=%s donor=%s\n' "$VAULT_VERSION" "$SDK_VERSION" "$SDK_DONOR_VERSION"
-		cat "$HERE/build.sh" "$HERE/main.go" "$HERE/go.mod" "$HERE/go.sum"
+		grep -v '^[[:space:]]*#' "$HERE/build.sh"
+		cat "$HERE/main.go" "$HERE/go.mod" "$HERE/go.sum"
 		cat "$HERE"/patchsdk/*.go
 	} | sha256sum | cut -d' ' -f1
 )

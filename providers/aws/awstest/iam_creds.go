@@ -279,7 +279,7 @@ func opCreateServiceSpecificCredential(c *call) (any, *apiError) {
 		return nil, errQuota("ServiceSpecificCredentialsPerUserPerService", maxSvcCredsPerService)
 	}
 	sc := &serviceCred{id: newID("ACCA", 17), service: svc, status: "Active", created: c.now,
-		serviceUser: u.name + "-at-" + c.s.opts.AccountID}
+		serviceUser: u.name + "-at-" + c.w.account}
 	u.svcCreds = append(u.svcCreds, sc)
 	return struct {
 		ServiceSpecificCredential xmlNewServiceCred `xml:"ServiceSpecificCredential"`

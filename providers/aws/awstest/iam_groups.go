@@ -17,7 +17,7 @@ func (c *call) group() (*group, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	g, ok := c.s.w.groups[lower(name)]
+	g, ok := c.w.groups[lower(name)]
 	if !ok {
 		return nil, errNoSuchEntity("The group with name %s cannot be found.", name)
 	}
@@ -33,12 +33,12 @@ func opCreateGroup(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := c.s.w.groups[lower(name)]; ok {
+	if _, ok := c.w.groups[lower(name)]; ok {
 		return nil, errAlreadyExists("Group with name %s already exists.", name)
 	}
 	g := &group{name: name, path: path, id: newID("AGPA", 17), created: c.now,
-		arn: "arn:aws:iam::" + c.s.opts.AccountID + ":group" + path + name}
-	c.s.w.groups[lower(name)] = g
+		arn: "arn:aws:iam::" + c.w.account + ":group" + path + name}
+	c.w.groups[lower(name)] = g
 	return struct {
 		Group xmlGroup `xml:"Group"`
 	}{groupXML(g)}, nil
@@ -56,7 +56,7 @@ func opGetGroup(c *call) (any, *apiError) {
 	}
 	users := []xmlUser{}
 	for _, k := range keys[start:end] {
-		if u, ok := c.s.w.users[k]; ok {
+		if u, ok := c.w.users[k]; ok {
 			x := userXML(u)
 			x.Tags = nil
 			users = append(users, x)
@@ -77,7 +77,7 @@ func opDeleteGroup(c *call) (any, *apiError) {
 	if len(g.users) > 0 {
 		return nil, errDeleteConflict("Cannot delete entity, must remove users from group first.")
 	}
-	delete(c.s.w.groups, lower(g.name))
+	delete(c.w.groups, lower(g.name))
 	return nil, nil
 }
 
@@ -134,7 +134,7 @@ func opListGroupsForUser(c *call) (any, *apiError) {
 	}
 	out := []xmlGroup{}
 	for _, k := range keys[start:end] {
-		if g, ok := c.s.w.groups[k]; ok {
+		if g, ok := c.w.groups[k]; ok {
 			out = append(out, groupXML(g))
 		}
 	}

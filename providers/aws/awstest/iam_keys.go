@@ -31,7 +31,7 @@ func opCreateAccessKey(c *call) (any, *apiError) {
 	}
 	k := &accessKey{id: newID("AKIA", 16), secret: newSecret(), user: lower(u.name), status: "Active",
 		created: c.now, usableAt: c.now.Add(c.s.keyDelay)}
-	c.s.w.keys[k.id] = k
+	c.w.keys[k.id] = k
 	u.keys = append(u.keys, k.id)
 	return struct {
 		AccessKey xmlAccessKey `xml:"AccessKey"`
@@ -52,7 +52,7 @@ func (c *call) userKey() (*user, *accessKey, *apiError) {
 	if err != nil {
 		return nil, nil, err
 	}
-	k, ok := c.s.w.keys[id]
+	k, ok := c.w.keys[id]
 	if !ok || k.user != lower(u.name) {
 		return nil, nil, errNoSuchEntity("The Access Key with id %s cannot be found.", id)
 	}
@@ -64,7 +64,7 @@ func opDeleteAccessKey(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	delete(c.s.w.keys, k.id)
+	delete(c.w.keys, k.id)
 	u.keys, _ = removeString(u.keys, k.id)
 	return nil, nil
 }
@@ -94,7 +94,7 @@ func opListAccessKeys(c *call) (any, *apiError) {
 	}
 	out := []xmlAccessKeyMeta{}
 	for _, id := range keys[start:end] {
-		k := c.s.w.keys[id]
+		k := c.w.keys[id]
 		out = append(out, xmlAccessKeyMeta{UserName: u.name, AccessKeyID: k.id, Status: k.status, CreateDate: awsTime(k.created)})
 	}
 	return struct {

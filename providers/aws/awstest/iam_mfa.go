@@ -98,13 +98,13 @@ func opCreateVirtualMFADevice(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	serial := "arn:aws:iam::" + c.s.opts.AccountID + ":mfa" + path + name
-	if _, ok := c.s.w.mfa[serial]; ok {
+	serial := "arn:aws:iam::" + c.w.account + ":mfa" + path + name
+	if _, ok := c.w.mfa[serial]; ok {
 		return nil, errAlreadyExists("MFADevice entity at the same path and name already exists.")
 	}
 	seed := []byte(base32.StdEncoding.EncodeToString([]byte(randString(idAlphabet, 40))))
 	d := &mfaDevice{serial: serial, created: c.now, seedB32: seed, qrCodePN: []byte("\x89PNG\r\n\x1a\n")}
-	c.s.w.mfa[serial] = d
+	c.w.mfa[serial] = d
 	return struct {
 		VirtualMFADevice xmlVirtualMFA `xml:"VirtualMFADevice"`
 	}{xmlVirtualMFA{serial, base64.StdEncoding.EncodeToString(d.seedB32), base64.StdEncoding.EncodeToString(d.qrCodePN)}}, nil
@@ -115,7 +115,7 @@ func (c *call) mfaDevice() (*mfaDevice, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	d, ok := c.s.w.mfa[serial]
+	d, ok := c.w.mfa[serial]
 	if !ok {
 		return nil, errNoSuchEntity("MFA Device with serial number %s does not exist.", serial)
 	}
@@ -180,7 +180,7 @@ func opListMFADevices(c *call) (any, *apiError) {
 	}
 	out := []xmlMFADevice{}
 	for _, s := range keys[start:end] {
-		out = append(out, xmlMFADevice{UserName: u.name, SerialNumber: s, EnableDate: awsTime(c.s.w.mfa[s].enabled)})
+		out = append(out, xmlMFADevice{UserName: u.name, SerialNumber: s, EnableDate: awsTime(c.w.mfa[s].enabled)})
 	}
 	return struct {
 		MFADevices members[xmlMFADevice] `xml:"MFADevices"`
@@ -196,6 +196,6 @@ func opDeleteVirtualMFADevice(c *call) (any, *apiError) {
 	if d.user != "" {
 		return nil, errDeleteConflict("MFA VirtualDevice in use. Must deactivate first.")
 	}
-	delete(c.s.w.mfa, d.serial)
+	delete(c.w.mfa, d.serial)
 	return nil, nil
 }

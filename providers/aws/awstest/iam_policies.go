@@ -5,11 +5,15 @@ import (
 	"unicode/utf8"
 )
 
-// Per-user quotas from IAM's documentation.
+// Per-user quotas from IAM's documentation ("IAM and AWS STS quotas" in
+// the IAM User Guide): managed policies attached to a user default to 10
+// and can be raised to 20 through Service Quotas (Options.
+// ManagedPoliciesPerUser); groups per user 10; access keys per user 2.
 const (
-	maxManagedPerUser = 10
-	maxGroupsPerUser  = 10
-	maxKeysPerUser    = 2
+	defaultManagedPerUser   = 10
+	maxManagedPerUserRaised = 20
+	maxGroupsPerUser        = 10
+	maxKeysPerUser          = 2
 )
 
 type xmlAttachedPolicy struct {
@@ -56,8 +60,8 @@ func opAttachUserPolicy(c *call) (any, *apiError) {
 			return nil, nil // attaching twice is a no-op, as in IAM
 		}
 	}
-	if len(u.managed) >= maxManagedPerUser {
-		return nil, errQuota("PoliciesPerUser", maxManagedPerUser)
+	if quota := c.s.opts.ManagedPoliciesPerUser; len(u.managed) >= quota {
+		return nil, errQuota("PoliciesPerUser", quota)
 	}
 	u.managed = append(u.managed, arn)
 	p.attachments++
@@ -78,7 +82,7 @@ func opDetachUserPolicy(c *call) (any, *apiError) {
 		return nil, errNoSuchEntity("Policy %s was not found.", arn)
 	}
 	u.managed = rest
-	if p, ok := c.s.w.policies[arn]; ok {
+	if p, ok := c.w.policies[arn]; ok {
 		p.attachments--
 	}
 	return nil, nil
@@ -92,7 +96,7 @@ func opListAttachedUserPolicies(c *call) (any, *apiError) {
 	prefix := c.param("PathPrefix")
 	var keys []string
 	for _, arn := range sortedCopy(u.managed) {
-		if p, ok := c.s.w.policies[arn]; ok && strings.HasPrefix(p.path, prefix) {
+		if p, ok := c.w.policies[arn]; ok && strings.HasPrefix(p.path, prefix) {
 			keys = append(keys, arn)
 		}
 	}
@@ -102,7 +106,7 @@ func opListAttachedUserPolicies(c *call) (any, *apiError) {
 	}
 	out := []xmlAttachedPolicy{}
 	for _, arn := range keys[start:end] {
-		out = append(out, xmlAttachedPolicy{PolicyName: c.s.w.policies[arn].name, PolicyArn: arn})
+		out = append(out, xmlAttachedPolicy{PolicyName: c.w.policies[arn].name, PolicyArn: arn})
 	}
 	return struct {
 		AttachedPolicies members[xmlAttachedPolicy] `xml:"AttachedPolicies"`
@@ -220,15 +224,15 @@ func opCreatePolicy(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range c.s.w.policies {
+	for _, p := range c.w.policies {
 		if !p.awsManaged && strings.EqualFold(p.name, name) {
 			return nil, errAlreadyExists("A policy called %s already exists. Duplicate names are not allowed.", name)
 		}
 	}
-	arn := "arn:aws:iam::" + c.s.opts.AccountID + ":policy" + path + name
+	arn := "arn:aws:iam::" + c.w.account + ":policy" + path + name
 	p := &policy{name: name, path: path, id: newID("ANPA", 17), arn: arn, description: desc,
 		document: doc, created: c.now, tags: tags}
-	c.s.w.policies[arn] = p
+	c.w.policies[arn] = p
 	x := policyXML(p)
 	x.Description = ""
 	return struct {
@@ -241,7 +245,7 @@ func (c *call) policyByARN() (*policy, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	p, ok := c.s.w.policies[arn]
+	p, ok := c.w.policies[arn]
 	if !ok {
 		return nil, errNoSuchEntity("Policy %s was not found.", arn)
 	}
@@ -269,6 +273,6 @@ func opDeletePolicy(c *call) (any, *apiError) {
 	if p.attachments > 0 || p.boundaryUses > 0 {
 		return nil, errDeleteConflict("Cannot delete a policy attached to entities.")
 	}
-	delete(c.s.w.policies, p.arn)
+	delete(c.w.policies, p.arn)
 	return nil, nil
 }

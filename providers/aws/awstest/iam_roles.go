@@ -5,7 +5,11 @@ import (
 	"unicode/utf8"
 )
 
-// Role session duration bounds (seconds).
+// Role session duration bounds (seconds): a role's MaxSessionDuration is
+// the model's roleMaxSessionDurationType, 3600 to 43200, and "if you do
+// not specify a value for this setting, the default value of one hour is
+// applied" (aws-sdk-go models/apis/iam/2010-05-08/api-2.json and
+// docs-2.json, CreateRole MaxSessionDuration).
 const (
 	defaultMaxSession = 3600
 	maxMaxSession     = 43200
@@ -72,17 +76,17 @@ func opCreateRole(c *call) (any, *apiError) {
 			return nil, err
 		}
 	}
-	if _, ok := c.s.w.roles[lower(name)]; ok {
+	if _, ok := c.w.roles[lower(name)]; ok {
 		return nil, errAlreadyExists("Role with name %s already exists.", name)
 	}
 	r := &role{name: name, path: path, id: newID("AROA", 17), trust: trust, description: desc,
 		maxSession: maxSession, created: c.now, tags: tags,
-		arn: "arn:aws:iam::" + c.s.opts.AccountID + ":role" + path + name}
+		arn: "arn:aws:iam::" + c.w.account + ":role" + path + name}
 	if boundary != nil {
 		boundary.boundaryUses++
 		r.boundary = boundary.arn
 	}
-	c.s.w.roles[lower(name)] = r
+	c.w.roles[lower(name)] = r
 	return struct {
 		Role xmlRole `xml:"Role"`
 	}{roleXML(r)}, nil
@@ -93,7 +97,7 @@ func (c *call) role() (*role, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	r, ok := c.s.w.roles[lower(name)]
+	r, ok := c.w.roles[lower(name)]
 	if !ok {
 		return nil, errNoSuchEntity("The role with name %s cannot be found.", name)
 	}
@@ -115,9 +119,9 @@ func opDeleteRole(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if p, ok := c.s.w.policies[r.boundary]; ok {
+	if p, ok := c.w.policies[r.boundary]; ok {
 		p.boundaryUses--
 	}
-	delete(c.s.w.roles, lower(r.name))
+	delete(c.w.roles, lower(r.name))
 	return nil, nil
 }

@@ -31,7 +31,7 @@ func (c *call) userFor(optional bool) (*user, *apiError) {
 		if c.caller.userKey == "" {
 			return nil, errValidationMsg("Must specify userName when calling with non-User credentials")
 		}
-		if u, ok := c.s.w.users[c.caller.userKey]; ok {
+		if u, ok := c.w.users[c.caller.userKey]; ok {
 			return u, nil
 		}
 		return nil, errNoSuchEntity("The user with name %s cannot be found.", c.caller.userKey)
@@ -39,7 +39,7 @@ func (c *call) userFor(optional bool) (*user, *apiError) {
 	if err := checkName("userName", name, 128); err != nil {
 		return nil, err
 	}
-	u, ok := c.s.w.users[lower(name)]
+	u, ok := c.w.users[lower(name)]
 	if !ok {
 		return nil, errNoSuchEntity("The user with name %s cannot be found.", name)
 	}
@@ -49,7 +49,7 @@ func (c *call) userFor(optional bool) (*user, *apiError) {
 // attachablePolicy returns the managed policy with arn, or IAM's answer
 // when there is none.
 func (c *call) attachablePolicy(arn string) (*policy, *apiError) {
-	p, ok := c.s.w.policies[arn]
+	p, ok := c.w.policies[arn]
 	if !ok {
 		return nil, errNoSuchEntity("Policy %s does not exist or is not attachable.", arn)
 	}
@@ -79,16 +79,16 @@ func opCreateUser(c *call) (any, *apiError) {
 			return nil, err
 		}
 	}
-	if _, ok := c.s.w.users[lower(name)]; ok {
+	if _, ok := c.w.users[lower(name)]; ok {
 		return nil, errAlreadyExists("User with name %s already exists.", name)
 	}
-	u := &user{name: name, path: path, id: newID("AIDA", 17), arn: c.s.userARN(path, name), created: c.now,
+	u := &user{name: name, path: path, id: newID("AIDA", 17), arn: c.w.userARN(path, name), created: c.now,
 		tags: tags, inline: map[string]string{}}
 	if boundary != nil {
 		boundary.boundaryUses++
 		u.boundary = boundary.arn
 	}
-	c.s.w.users[lower(name)] = u
+	c.w.users[lower(name)] = u
 	return struct {
 		User xmlUser `xml:"User"`
 	}{userXML(u)}, nil
@@ -138,10 +138,10 @@ func opDeleteUser(c *call) (any, *apiError) {
 	if err := deleteConflict(u); err != nil {
 		return nil, err
 	}
-	if p, ok := c.s.w.policies[u.boundary]; ok {
+	if p, ok := c.w.policies[u.boundary]; ok {
 		p.boundaryUses--
 	}
-	delete(c.s.w.users, lower(u.name))
+	delete(c.w.users, lower(u.name))
 	return nil, nil
 }
 
@@ -151,8 +151,8 @@ func opListUsers(c *call) (any, *apiError) {
 		prefix = "/"
 	}
 	var keys []string
-	for _, k := range sortedKeys(c.s.w.users) {
-		if strings.HasPrefix(c.s.w.users[k].path, prefix) {
+	for _, k := range sortedKeys(c.w.users) {
+		if strings.HasPrefix(c.w.users[k].path, prefix) {
 			keys = append(keys, k)
 		}
 	}
@@ -162,7 +162,7 @@ func opListUsers(c *call) (any, *apiError) {
 	}
 	out := []xmlUser{}
 	for _, k := range keys[start:end] {
-		x := userXML(c.s.w.users[k])
+		x := userXML(c.w.users[k])
 		x.Tags = nil // ListUsers does not return tags
 		out = append(out, x)
 	}

@@ -10,12 +10,23 @@
 // credential scope must still name the service of the action ("iam" or
 // "sts"), as AWS requires.
 //
-// Like IAM, GetUserPolicy and GetRole return policy documents URL-encoded.
+// Like IAM, GetUserPolicy, GetRole and GetAccountAuthorizationDetails
+// return policy documents URL-encoded. GetAccountAuthorizationDetails
+// lists users with their tags (which ListUsers leaves out), so a whole
+// account's tagged users are read in pages of up to 1000 (see
+// iam_authdetails.go).
 //
-// Not emulated: IAM authorization (every authenticated caller may call
-// every action), conditions in trust policies (AssumeRole checks only the
-// Allow/Deny statements and their AWS principals), the effect of session
-// policies, and policy versions beyond v1.
+// A Server holds one account (Options.AccountID) and any number more
+// (AddAccount), all at the same URL as at AWS: the signing key decides
+// which account a request acts in, and a role may trust another
+// account's principals (cross-account AssumeRole).
+//
+// IAM authorization is emulated on request (Options.EnforcePolicies: the
+// caller's own policies and boundary, see authz.go); by default every
+// authenticated caller may call every action. Not emulated: conditions
+// in policies and trust policies (AssumeRole checks only the Allow/Deny
+// statements and their AWS principals), the effect of session policies,
+// and policy versions beyond v1.
 package awstest
 
 import (
@@ -50,6 +61,15 @@ type Options struct {
 	// (InvalidClientTokenId) after its creation, as IAM's eventual
 	// consistency does; default 0.
 	KeyDelay time.Duration
+	// ManagedPoliciesPerUser is the account's quota of managed policies
+	// attached to one user: 10 by default, as in IAM, which lets an
+	// account raise it to at most 20. Values outside 10..20 panic in New.
+	ManagedPoliciesPerUser int
+	// EnforcePolicies makes the server authorize every request as IAM
+	// does, from the calling user's own policies and permissions boundary,
+	// answering 403 AccessDenied otherwise (see authz.go). Off by default:
+	// every authenticated caller may then call every action.
+	EnforcePolicies bool
 }
 
 // maxBody bounds a request body (a policy document is at most 131072
@@ -65,10 +85,20 @@ type Server struct {
 	admin      http.Handler
 	ops        map[string]operation
 
-	mu       sync.Mutex
-	w        *world
-	keyDelay time.Duration
+	mu sync.Mutex
+	// accounts are the emulated accounts by id: the primary one
+	// (Options.AccountID, also w) and those of AddAccount. As at AWS, one
+	// endpoint serves them all; the signing key decides the account.
+	accounts     map[string]*world
+	accountOrder []string
+	roots        map[string]rootKey // account id -> its root user's key
+	w            *world
+	keyDelay     time.Duration
+	enforce      bool
 }
+
+// rootKey is the access key pair of an account's root user fixture.
+type rootKey struct{ accessKey, secretKey string }
 
 // operation is one Query action: its service and its handler. Handlers run
 // with Server.mu held and must not block.
@@ -83,7 +113,9 @@ type call struct {
 	action string
 	p      url.Values
 	caller principal
-	now    time.Time
+	// w is the caller's account, where the action takes effect.
+	w   *world
+	now time.Time
 }
 
 // New returns a Server with its fixtures: the root user (RootUserName) with
@@ -99,11 +131,19 @@ func New(opts Options) *Server {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 2
 	}
+	if opts.ManagedPoliciesPerUser == 0 {
+		opts.ManagedPoliciesPerUser = defaultManagedPerUser
+	}
+	if opts.ManagedPoliciesPerUser < defaultManagedPerUser || opts.ManagedPoliciesPerUser > maxManagedPerUserRaised {
+		panic(fmt.Sprintf("awstest: ManagedPoliciesPerUser %d is outside IAM's 10..20", opts.ManagedPoliciesPerUser))
+	}
 	if opts.AccessKey == "" || opts.SecretKey == "" {
 		opts.AccessKey, opts.SecretKey = newID("AKIA", 16), newSecret()
 	}
 	s := &Server{opts: opts, rootKey: opts.AccessKey, rootSecret: opts.SecretKey,
-		core: emulator.NewCore(), keyDelay: opts.KeyDelay}
+		core: emulator.NewCore(), keyDelay: opts.KeyDelay, enforce: opts.EnforcePolicies,
+		accountOrder: []string{opts.AccountID},
+		roots:        map[string]rootKey{opts.AccountID: {opts.AccessKey, opts.SecretKey}}}
 	s.ops = s.operations()
 	s.admin = s.core.AdminHandler(s.State, s.resetState)
 	s.seedLocked()
@@ -118,8 +158,85 @@ func (s *Server) RootCredentials() (accessKey, secretKey string) {
 	return s.rootKey, s.rootSecret
 }
 
-// AccountID returns the emulated account id.
+// AccountID returns the primary account's id.
 func (s *Server) AccountID() string { return s.opts.AccountID }
+
+// AddAccount adds another account, with its own fixtures (root user,
+// AWS managed policies) and a new root access key, served at the same
+// endpoint as the primary one: requests signed with its keys act in it,
+// as the same AWS endpoint serves every account. A role of one account
+// may trust another's principals (cross-account AssumeRole). It returns
+// the new root user's key pair; Reset keeps the account and its key.
+func (s *Server) AddAccount(accountID string) (accessKey, secretKey string) {
+	if len(accountID) != 12 || strings.Trim(accountID, "0123456789") != "" {
+		panic(fmt.Sprintf("awstest: account id %q is not 12 digits", accountID))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[accountID]; ok {
+		panic(fmt.Sprintf("awstest: account %s already exists", accountID))
+	}
+	accessKey, secretKey = newID("AKIA", 16), newSecret()
+	s.accountOrder = append(s.accountOrder, accountID)
+	s.roots[accountID] = rootKey{accessKey, secretKey}
+	s.accounts[accountID] = seedWorld(accountID, accessKey, secretKey)
+	return accessKey, secretKey
+}
+
+// Account returns a view of one account of this server (the primary
+// one's id or one made by AddAccount), for tests to inspect; nil if
+// there is no such account.
+func (s *Server) Account(accountID string) *Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.roots[accountID]; !ok {
+		return nil
+	}
+	return &Account{s: s, id: accountID}
+}
+
+// Account is one account of a Server.
+type Account struct {
+	s  *Server
+	id string
+}
+
+// ID returns the account id.
+func (a *Account) ID() string { return a.id }
+
+// RootCredentials returns the key pair of the account's root user.
+func (a *Account) RootCredentials() (accessKey, secretKey string) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	r := a.s.roots[a.id]
+	return r.accessKey, r.secretKey
+}
+
+// State returns the account's live object counts (see Server.State).
+func (a *Account) State() map[string]int {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.s.accounts[a.id].countsLocked()
+}
+
+// User returns a snapshot of the account's named user.
+func (a *Account) User(name string) (User, bool) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	w := a.s.accounts[a.id]
+	u, ok := w.users[lower(name)]
+	if !ok {
+		return User{}, false
+	}
+	return w.snapshotLocked(u), true
+}
+
+// UserNames returns the names of the account's users, root included, sorted.
+func (a *Account) UserNames() []string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.s.accounts[a.id].userNamesLocked()
+}
 
 // Region returns the region the emulator reports.
 func (s *Server) Region() string { return s.opts.Region }
@@ -131,7 +248,7 @@ func (s *Server) SetKeyDelay(d time.Duration) {
 	s.keyDelay = d
 }
 
-// State returns the live object counts: at least users, access_keys,
+// State returns the primary account's live object counts: at least users, access_keys,
 // groups, policies (AWS managed fixtures included) and roles, plus
 // inline_policies, attached_policies, group_memberships, login_profiles,
 // mfa_devices, ssh_public_keys, signing_certificates,
@@ -139,11 +256,12 @@ func (s *Server) SetKeyDelay(d time.Duration) {
 func (s *Server) State() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.countsLocked()
+	return s.w.countsLocked()
 }
 
-// Reset restores the fixtures and the key delay of Options (faults and
-// counters live in Core, which POST /_emulator/reset also resets).
+// Reset restores the fixtures of every account and the key delay of
+// Options (faults and counters live in Core, which POST /_emulator/reset
+// also resets).
 func (s *Server) Reset() { s.resetState() }
 
 func (s *Server) resetState() {
@@ -153,7 +271,8 @@ func (s *Server) resetState() {
 	s.keyDelay = s.opts.KeyDelay
 }
 
-// User returns a deep-copied snapshot of the named user (case-insensitive).
+// User returns a deep-copied snapshot of the primary account's named user
+// (case-insensitive).
 func (s *Server) User(name string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -161,16 +280,21 @@ func (s *Server) User(name string) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	return s.snapshotLocked(u), true
+	return s.w.snapshotLocked(u), true
 }
 
-// UserNames returns the names of all users, root included, sorted.
+// UserNames returns the names of the primary account's users, root
+// included, sorted.
 func (s *Server) UserNames() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.w.users))
-	for _, k := range sortedKeys(s.w.users) {
-		out = append(out, s.w.users[k].name)
+	return s.w.userNamesLocked()
+}
+
+func (w *world) userNamesLocked() []string {
+	out := make([]string, 0, len(w.users))
+	for _, k := range sortedKeys(w.users) {
+		out = append(out, w.users[k].name)
 	}
 	return out
 }
@@ -241,7 +365,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	res, aerr := op.fn(&call{s: s, action: action, p: params, caller: caller, now: time.Now()})
+	c := &call{s: s, action: action, p: params, caller: caller, w: s.accounts[caller.account], now: time.Now()}
+	if c.w == nil { // the account's key was valid a moment ago; a Reset raced
+		s.mu.Unlock()
+		writeError(w, svc, reqID, errInvalidClientTokenID())
+		return
+	}
+	if aerr := c.authorizeLocked(); aerr != nil {
+		s.mu.Unlock()
+		writeError(w, svc, reqID, aerr)
+		return
+	}
+	res, aerr := op.fn(c)
 	s.mu.Unlock()
 	if aerr != nil {
 		writeError(w, svc, reqID, aerr)
@@ -309,6 +444,7 @@ func (s *Server) operations() map[string]operation {
 		"DeleteServiceSpecificCredential": opDeleteServiceSpecificCredential,
 		"ListServiceSpecificCredentials":  opListServiceSpecificCredentials,
 		"CreateRole":                      opCreateRole, "GetRole": opGetRole, "DeleteRole": opDeleteRole,
+		"GetAccountAuthorizationDetails": opGetAccountAuthorizationDetails,
 	}
 	sts := map[string]func(c *call) (any, *apiError){
 		"GetCallerIdentity": opGetCallerIdentity, "AssumeRole": opAssumeRole,

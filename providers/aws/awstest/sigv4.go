@@ -17,6 +17,7 @@ import (
 // principal is who signed a request: an IAM user (by access key) or an STS
 // assumed-role session.
 type principal struct {
+	account   string // the account the credential acts in
 	accessKey string
 	userKey   string   // lower-case IAM user name, for user keys
 	session   *session // for STS temporary credentials (a copy)
@@ -115,13 +116,18 @@ func (s *Server) authenticate(r *http.Request, body []byte, svc string) (princip
 func (s *Server) lookupKey(id, token string, now time.Time) (principal, string, string, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k, ok := s.w.keys[id]; ok {
-		if k.status != "Active" || now.Before(k.usableAt) {
-			return principal{}, "", "", errInvalidClientTokenID()
+	for _, acct := range s.accountOrder {
+		w := s.accounts[acct]
+		if k, ok := w.keys[id]; ok {
+			if k.status != "Active" || now.Before(k.usableAt) {
+				return principal{}, "", "", errInvalidClientTokenID()
+			}
+			return principal{account: acct, accessKey: id, userKey: k.user}, k.secret, "", nil
 		}
-		return principal{accessKey: id, userKey: k.user}, k.secret, "", nil
-	}
-	if ss, ok := s.w.sessions[id]; ok {
+		ss, ok := w.sessions[id]
+		if !ok {
+			continue
+		}
 		if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(ss.token)) != 1 {
 			return principal{}, "", "", errInvalidClientTokenID()
 		}
@@ -130,7 +136,7 @@ func (s *Server) lookupKey(id, token string, now time.Time) (principal, string, 
 				"The security token included in the request is expired")
 		}
 		cp := *ss
-		return principal{accessKey: id, session: &cp}, ss.secret, ss.token, nil
+		return principal{account: acct, accessKey: id, session: &cp}, ss.secret, ss.token, nil
 	}
 	return principal{}, "", "", errInvalidClientTokenID()
 }

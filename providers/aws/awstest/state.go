@@ -146,8 +146,9 @@ type serviceCred struct {
 	created                          time.Time
 }
 
-// world is the whole emulated account. It is guarded by Server.mu.
+// world is one emulated account. It is guarded by Server.mu.
 type world struct {
+	account  string           // 12-digit account id
 	users    map[string]*user // key: lower-case name (IAM names are case-insensitive)
 	groups   map[string]*group
 	roles    map[string]*role
@@ -157,8 +158,9 @@ type world struct {
 	mfa      map[string]*mfaDevice // key: serial number
 }
 
-func newWorld() *world {
+func newWorld(account string) *world {
 	return &world{
+		account:  account,
 		users:    map[string]*user{},
 		groups:   map[string]*group{},
 		roles:    map[string]*role{},
@@ -185,32 +187,44 @@ var awsManagedPolicies = [][2]string{
 
 const allowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
 
-// seed fills an empty world with the fixtures: the AWS managed policies and
-// the root user with AdministratorAccess and the root access key.
+// seedLocked (re)creates every account with its fixtures: the AWS
+// managed policies and the root user (RootUserName) with
+// AdministratorAccess and the account's root access key.
 func (s *Server) seedLocked() {
-	s.w = newWorld()
+	s.accounts = map[string]*world{}
+	for _, id := range s.accountOrder {
+		root := s.roots[id]
+		s.accounts[id] = seedWorld(id, root.accessKey, root.secretKey)
+	}
+	s.w = s.accounts[s.opts.AccountID]
+}
+
+// seedWorld returns a new account with its fixtures.
+func seedWorld(account, rootKey, rootSecret string) *world {
+	w := newWorld(account)
 	epoch := time.Date(2015, 2, 6, 18, 39, 46, 0, time.UTC)
 	for _, p := range awsManagedPolicies {
 		arn := "arn:aws:iam::aws:policy" + p[1] + p[0]
-		s.w.policies[arn] = &policy{name: p[0], path: p[1], id: newID("ANPA", 17), arn: arn,
+		w.policies[arn] = &policy{name: p[0], path: p[1], id: newID("ANPA", 17), arn: arn,
 			document: allowAllPolicy, created: epoch, awsManaged: true}
 	}
 	now := time.Now()
 	admin := "arn:aws:iam::aws:policy/AdministratorAccess"
-	root := &user{name: RootUserName, path: "/", id: newID("AIDA", 17), arn: s.userARN("/", RootUserName),
-		created: now, inline: map[string]string{}, managed: []string{admin}, keys: []string{s.rootKey}}
-	s.w.policies[admin].attachments++
-	s.w.users[lower(RootUserName)] = root
-	s.w.keys[s.rootKey] = &accessKey{id: s.rootKey, secret: s.rootSecret, user: lower(RootUserName),
+	root := &user{name: RootUserName, path: "/", id: newID("AIDA", 17), arn: w.userARN("/", RootUserName),
+		created: now, inline: map[string]string{}, managed: []string{admin}, keys: []string{rootKey}}
+	w.policies[admin].attachments++
+	w.users[lower(RootUserName)] = root
+	w.keys[rootKey] = &accessKey{id: rootKey, secret: rootSecret, user: lower(RootUserName),
 		status: "Active", created: now, usableAt: now}
+	return w
 }
 
-func (s *Server) userARN(path, name string) string {
-	return "arn:aws:iam::" + s.opts.AccountID + ":user" + path + name
+func (w *world) userARN(path, name string) string {
+	return "arn:aws:iam::" + w.account + ":user" + path + name
 }
 
-// snapshot deep-copies u.
-func (s *Server) snapshotLocked(u *user) User {
+// snapshot deep-copies u of account w.
+func (w *world) snapshotLocked(u *user) User {
 	out := User{
 		Name: u.name, ARN: u.arn, UserID: u.id, Path: u.path, CreateDate: u.created,
 		Boundary:        u.boundary,
@@ -224,12 +238,12 @@ func (s *Server) snapshotLocked(u *user) User {
 		out.InlinePolicies[k] = v
 	}
 	for _, g := range u.groups {
-		if grp, ok := s.w.groups[g]; ok {
+		if grp, ok := w.groups[g]; ok {
 			out.Groups = append(out.Groups, grp.name)
 		}
 	}
 	for _, id := range u.keys {
-		if k, ok := s.w.keys[id]; ok {
+		if k, ok := w.keys[id]; ok {
 			out.AccessKeys = append(out.AccessKeys, AccessKey{ID: k.id, Status: k.status})
 		}
 	}
@@ -245,15 +259,15 @@ func (s *Server) snapshotLocked(u *user) User {
 	return out
 }
 
-// countsLocked returns the live object counts of every kind.
-func (s *Server) countsLocked() map[string]int {
+// countsLocked returns the live object counts of every kind in account w.
+func (w *world) countsLocked() map[string]int {
 	now := time.Now()
 	c := map[string]int{
-		"users": len(s.w.users), "access_keys": len(s.w.keys), "groups": len(s.w.groups),
-		"policies": len(s.w.policies), "roles": len(s.w.roles), "mfa_devices": len(s.w.mfa),
+		"users": len(w.users), "access_keys": len(w.keys), "groups": len(w.groups),
+		"policies": len(w.policies), "roles": len(w.roles), "mfa_devices": len(w.mfa),
 	}
 	var inline, login, ssh, certs, svc, attached, memberships, sessions int
-	for _, u := range s.w.users {
+	for _, u := range w.users {
 		inline += len(u.inline)
 		attached += len(u.managed)
 		memberships += len(u.groups)
@@ -264,7 +278,7 @@ func (s *Server) countsLocked() map[string]int {
 			login++
 		}
 	}
-	for _, ss := range s.w.sessions {
+	for _, ss := range w.sessions {
 		if now.Before(ss.expires) {
 			sessions++
 		}

@@ -24,13 +24,13 @@ var (
 // callerARN is the ARN of whoever signed the request.
 func (c *call) callerARN() (arn, userID string) {
 	if ss := c.caller.session; ss != nil {
-		return "arn:aws:sts::" + c.s.opts.AccountID + ":assumed-role/" + ss.roleName + "/" + ss.sessionName,
+		return "arn:aws:sts::" + c.w.account + ":assumed-role/" + ss.roleName + "/" + ss.sessionName,
 			ss.roleID + ":" + ss.sessionName
 	}
-	if u, ok := c.s.w.users[c.caller.userKey]; ok {
+	if u, ok := c.w.users[c.caller.userKey]; ok {
 		return u.arn, u.id
 	}
-	return "arn:aws:iam::" + c.s.opts.AccountID + ":user/" + c.caller.userKey, ""
+	return "arn:aws:iam::" + c.w.account + ":user/" + c.caller.userKey, ""
 }
 
 func opGetCallerIdentity(c *call) (any, *apiError) {
@@ -39,7 +39,7 @@ func opGetCallerIdentity(c *call) (any, *apiError) {
 		UserID  string `xml:"UserId"`
 		Account string `xml:"Account"`
 		Arn     string `xml:"Arn"`
-	}{id, c.s.opts.AccountID, arn}, nil
+	}{id, c.w.account, arn}, nil
 }
 
 type xmlCredentials struct {
@@ -98,13 +98,31 @@ func opAssumeRole(c *call) (any, *apiError) {
 	if m == nil {
 		return nil, errValidationMsg("%s is invalid", roleARN)
 	}
-	r, ok := c.s.w.roles[lower(m[3])]
-	if m[1] != c.s.opts.AccountID || !ok || r.arn != roleARN {
+	// The role lives in the account its ARN names, which may be another
+	// account of this server (cross-account access): its trust policy
+	// must then name the caller or the caller's account.
+	tw := c.s.accounts[m[1]]
+	if tw == nil {
 		return nil, denied
 	}
-	if !trustAllows(r.trust, c.s.opts.AccountID, callerARN, c.caller.session) {
+	r, ok := tw.roles[lower(m[3])]
+	if !ok || r.arn != roleARN {
 		return nil, denied
 	}
+	if !trustAllows(r.trust, c.w.account, callerARN, c.caller.session) {
+		return nil, denied
+	}
+	// Durations above the role's MaxSessionDuration, and above one hour
+	// for role chaining (a session assuming a role), are refused with 400
+	// ValidationError and these messages: STS API Reference, AssumeRole,
+	// DurationSeconds ("If you specify a value higher than this setting
+	// ..., the operation fails"; "if you assume a role using role chaining
+	// and provide a DurationSeconds parameter value greater than one hour,
+	// the operation fails"), and STS's answers as reported by its users
+	// (e.g. github.com/kreuzwerker/awsu issue 27: "ValidationError: The
+	// requested DurationSeconds exceeds the MaxSessionDuration set for
+	// this role. status code: 400"). Without DurationSeconds a session
+	// lasts 3600 seconds ("By default, the value is set to 3600 seconds").
 	switch {
 	case c.caller.session != nil && duration > chainedRoleMaxTime:
 		return nil, errValidationMsg("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
@@ -112,15 +130,15 @@ func opAssumeRole(c *call) (any, *apiError) {
 		return nil, errValidationMsg("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
 
-	c.s.pruneSessionsLocked(c.now)
+	tw.pruneSessionsLocked(c.now)
 	ss := &session{keyID: newID("ASIA", 16), secret: newSecret(), token: newSessionToken(),
 		roleKey: lower(r.name), roleName: r.name, roleArn: r.arn, roleID: r.id, sessionName: sessName,
 		expires: c.now.Add(time.Duration(duration) * time.Second)}
-	c.s.w.sessions[ss.keyID] = ss
+	tw.sessions[ss.keyID] = ss
 	res := xmlAssumeRoleResult{Credentials: xmlCredentials{ss.keyID, ss.secret, ss.token,
 		ss.expires.UTC().Format("2006-01-02T15:04:05Z")}, PackedPolicySize: packed}
 	res.AssumedRoleUser.AssumedRoleID = r.id + ":" + sessName
-	res.AssumedRoleUser.Arn = "arn:aws:sts::" + c.s.opts.AccountID + ":assumed-role/" + r.name + "/" + sessName
+	res.AssumedRoleUser.Arn = "arn:aws:sts::" + tw.account + ":assumed-role/" + r.name + "/" + sessName
 	return res, nil
 }
 
@@ -221,11 +239,11 @@ func principalMatches(raw json.RawMessage, names map[string]bool) bool {
 	return false
 }
 
-// pruneSessionsLocked forgets expired STS sessions.
-func (s *Server) pruneSessionsLocked(now time.Time) {
-	for id, ss := range s.w.sessions {
+// pruneSessionsLocked forgets the expired STS sessions of account w.
+func (w *world) pruneSessionsLocked(now time.Time) {
+	for id, ss := range w.sessions {
 		if !now.Before(ss.expires) {
-			delete(s.w.sessions, id)
+			delete(w.sessions, id)
 		}
 	}
 }

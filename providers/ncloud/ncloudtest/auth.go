@@ -22,7 +22,9 @@ const (
 
 // caller is an authenticated request's identity.
 type caller struct {
-	subAccountID string
+	st           *state // the account the key belongs to
+	subAccountID string // "" for the main account's key
+	main         bool   // the main account's key (userType Customer)
 	viaSTS       bool
 }
 
@@ -32,7 +34,12 @@ type caller struct {
 // is HmacSHA256(secret, "METHOD URI\ntimestamp\naccessKey") with URI the
 // request URI including its query string. On failure it writes the API
 // Gateway's 401 answer and returns false. No answer contains a secret.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, bool) {
+//
+// An STS key that has expired is answered 404 at the STS host (rt.api is
+// apiSTS): the STS guide lists 404 as an invalid or expired credential
+// (management-sts, response status codes); the body is this emulator's
+// choice. Elsewhere it is the gateway's 401 "200".
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, rt *route) (caller, bool) {
 	ts := r.Header.Get(headerTimestamp)
 	ak := r.Header.Get(headerAccessKey)
 	sig := r.Header.Get(headerSignatureV2)
@@ -52,17 +59,28 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, b
 	s.mu.Lock()
 	now := s.clock()
 	skew := s.maxSkew
+	var st *state
 	var secret, owner string
-	var viaSTS, expired, apiDenied bool
-	if k, ok := s.st.keys[ak]; ok {
-		secret, owner = k.secret, k.owner
-	} else if k, ok := s.st.sts[ak]; ok {
-		secret, owner, viaSTS = k.secret, k.owner, true
-		expired = !now.Before(k.expires)
+	var viaSTS, main, expired, inactive, apiDenied, ownerExists bool
+	for _, acct := range s.accounts {
+		if k, ok := acct.keys[ak]; ok {
+			st, secret, owner, inactive = acct, k.secret, k.owner, !k.active
+		} else if k, ok := acct.sts[ak]; ok {
+			st, secret, owner, viaSTS = acct, k.secret, k.owner, true
+			expired = !now.Before(k.expires)
+		} else if acct.mainKey.id == ak {
+			st, secret, main, ownerExists = acct, acct.mainKey.secret, true, true
+		}
+		if st != nil {
+			break
+		}
 	}
-	sub, ownerExists := s.st.subs[owner]
-	if ownerExists {
-		apiDenied = !sub.apiGatewayAccess
+	if st != nil && !main {
+		var sub *subAccount
+		sub, ownerExists = st.subs[owner]
+		if ownerExists {
+			apiDenied = !sub.apiGatewayAccess
+		}
 	}
 	s.mu.Unlock()
 
@@ -74,7 +92,15 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, b
 		authFailed(w, "Invalid access key.")
 		return caller{}, false
 	}
+	if inactive {
+		authFailed(w, "The access key is inactive.")
+		return caller{}, false
+	}
 	if expired {
+		if rt.api == apiSTS {
+			writeGatewayError(w, http.StatusNotFound, "404", "Not Found", "The credential is invalid or has expired.")
+			return caller{}, false
+		}
 		authFailed(w, "The access key has expired.")
 		return caller{}, false
 	}
@@ -91,5 +117,5 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (caller, b
 		permissionDenied(w, "The sub account is not allowed to access API Gateway.")
 		return caller{}, false
 	}
-	return caller{subAccountID: owner, viaSTS: viaSTS}, true
+	return caller{st: st, subAccountID: owner, main: main, viaSTS: viaSTS}, true
 }

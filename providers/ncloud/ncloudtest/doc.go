@@ -47,10 +47,26 @@
 //
 // Fault injection (emulator.Core.Enter, one action per call): Throttle is the
 // 429 "420" answer, ServerError the 500 "900" answer, Drop closes the
-// connection. Actions: CreateCredentials, CreateSubAccount, ListSubAccounts,
-// GetSubAccount, DeleteSubAccount, AddSubAccountPolicies,
-// RemoveSubAccountPolicies, CreateAccessKey, ListAccessKeys, DeleteAccessKey,
+// connection — before the request takes effect, or, for the share
+// Options.DropAfterEffect of drops, after it (the answer is lost, not the
+// effect). Server.LoseAnswers(action, n) loses the answers of the next n
+// calls of action after their effect. Actions: CreateCredentials,
+// GetCallerIdentity, CreateSubAccount, ListSubAccounts, GetSubAccount,
+// DeleteSubAccount, AddSubAccountPolicies, RemoveSubAccountPolicies,
+// CreateAccessKey, ListAccessKeys, ChangeAccessKeyStatus, DeleteAccessKey,
 // ListPolicies — the same names for v1 and v2.
+//
+// # Accounts
+//
+// A server plays one Ncloud account (Options.MemberNo, random by default)
+// and more with AddAccount, all behind the same hosts, as on the real
+// gateway: a key acts in the account it belongs to and sees nothing of
+// the others. Every account has a main account key (MainCredentials,
+// userType Customer) besides its sub accounts' keys. Sub accounts carry an
+// NRN, nrn:domainCode:productName:regionCode:memberNo:resourceType/
+// resourceId (management-rmgr-1-1-2: memberNo is the account's, "no
+// distinction between sub accounts"), here nrn:PUB:IAM::<memberNo>:
+// SubAccount/<id> (Options.Domain gives GOV or FIN).
 //
 // # Secure Token Service (management-sts-creatests)
 //
@@ -66,7 +82,20 @@
 // Silent in the docs, chosen here: a bad durationSec or body is HTTP 400 with
 // the gateway envelope, errorCode "100"; any authenticated sub account may
 // call STS (no policy needed); useMfa is true when serialNumber and tokenCode
-// are both given (the OTP is not checked).
+// are both given (the OTP is not checked); a main account key is refused
+// (401 "210": STS keys "can be created from sub accounts").
+//
+// GET /api/v1/caller-identity (get-caller-identity) answers the key's
+// owner: {"id","loginAlias","userType"} with userType Customer (main
+// account, id the main account's), Sub (a sub account's key or its STS
+// key, id the sub account's) or Role (role-switched credentials; not
+// emulated); loginAlias is the account's login page alias.
+//
+// The STS guide lists 404 as an invalid or expired credential
+// (management-sts, response status codes): an expired STS key calling an
+// STS API is answered 404 {"error":{"errorCode":"404","message":"Not
+// Found","details":...}} (the body is this emulator's choice; it is not
+// the gateway's "300" no-such-API answer).
 //
 // # Sub Account API
 //
@@ -79,12 +108,18 @@
 // Rules from the docs: loginId 3-60 characters of letters, digits and
 // ". @ - _", first a letter (createsubaccount, checkloginid), unique in the
 // account (compared case-insensitively here — a choice); name 2-30
-// characters after trimming; a password (8-16, letters+digits+symbols) is
+// characters after trimming; memo at most 300 bytes (v1 createsubaccount
+// "0~300" bytes, v2 updatesubaccount "길이: 0~300"; v2's create page, as
+// stored for this work, lists its fields only up to consolePermitIpEnabled,
+// so memo on the v2 create is taken from v1 and the v2 update); a password (8-16, letters+digits+symbols) is
 // required unless generation is requested; at most 500 sub accounts; at most
-// 2 access keys per sub account (v2 LimitExceeded); a sub account that still
+// 2 *active* access keys per sub account (v2 LimitExceeded on create or on
+// activation; an inactive key neither counts nor authenticates,
+// pub-iam-v2-sub-account-changeaccesskeystatus); a sub account that still
 // has access keys cannot be deleted (v2 409 ResourceInUse, unless
-// ?cascading=true). Keys look like "ncp_iam_" + 20 characters. Policies are
-// referenced by policyId (a UUID); list the policies to map names to ids.
+// ?cascading=true); attaching a policy that is already attached fails.
+// Keys look like "ncp_iam_" + 20 characters. Policies are referenced by
+// policyId (a UUID); list the policies to map names to ids.
 //
 // v1 (docs/en/management-subaccount-*), errors
 // {"error":{"errorCode":<integer>,"message":"..."}}:
@@ -94,6 +129,9 @@
 //	                                                    → 200 {"success":true,"id":"<subAccountId>"}
 //	GET    /api/v1/sub-accounts?searchColumn=loginId|name|subAccountNo&searchWord=&page=0&size=10
 //	                                                    → {"page","totalPages","totalItems","hasPrevious","hasNext","isFirst","isLast","items":[…]}
+//	                                                    (searchWord is a "search keyword": the docs do not say exact
+//	                                                    or partial, so it matches as a substring here, the stricter
+//	                                                    case for a client looking for one loginId)
 //	GET    /api/v1/sub-accounts/{id}                    → {"subAccountId","subAccountNo","loginId","name","canAPIGatewayAccess",…,"createTime"}
 //	DELETE /api/v1/sub-accounts/{id}                    → {"success":true}
 //	POST   /api/v1/sub-accounts/{id}/policies           {"policyIdList":[…]} → [{"success":true,"id":"<policyId>","name":"addPolicy"},…]
@@ -102,31 +140,40 @@
 //	POST   /api/v1/sub-accounts/{id}/access-keys        → {"accessKey","keySecret","createTime"}
 //	GET    /api/v1/sub-accounts/{id}/access-keys        → [{"accessKey","active","createTime"}]
 //	DELETE /api/v1/sub-accounts/{id}/access-keys        {"accessKey":"…"} → {"success":true}
+//	PUT    /api/v1/sub-accounts/{id}/access-keys        {"accessKey":"…","active":bool} → {"success":true}
 //	GET    /api/v1/policies?page=&size=&searchColumn=policyName&searchWord=&type=SYSTEM_MANAGED|USER_CREATED
 //	                                                    → paged like sub accounts, items {"policyId","policyName","policyType","createTime"}
 //
 // v1 error codes: documented — 401/30 nonexistent (sub) account, 400/904
 // nonexistent access key. Chosen — 400/100 validation, 400/910 duplicate
 // loginId, 400/905 key limit, 400/906 delete refused while keys remain (the
-// v1 page is silent; the v2 rule is applied), 400/907 sub account limit.
+// v1 page is silent; the v2 rule is applied), 400/907 sub account limit;
+// an already attached policy is a {"success":false} item.
 // Also chosen: the v1 list-access-keys answer is a bare array; the create
 // answer is a ProcessResult carrying the new id.
 //
 // v2 (docs/pub-iam-v2-sub-account-*), errors
 // {"error":{"errorCode":"…","message":"…","detail":"…","fieldErrors":[{"field","message"}]}}:
 //
-//	POST   /api/v2/sub-accounts                         body loginId,name,email,password,passwordResetRequired,
+//	POST   /api/v2/sub-accounts                         body loginId,name,email,memo,password,passwordResetRequired,
 //	                                                    passwordGenerationRequired,apiGatewayAccessible*,consoleAccessible*
-//	                                                    → 201 {"subAccountId","nrn","loginId","name","apiGatewayAccessible","consoleAccessible","active","createdDateTime"[,"password"]}
-//	GET    /api/v2/sub-accounts?pageNo=0&pageSize=20(1-100)&sort=loginId|name|createdDateTime,asc|desc (default createdDateTime,desc)
-//	                                                    → {"subAccounts":[…],"totalElements","totalPages","pageNo","pageSize"}
-//	GET    /api/v2/sub-accounts/{id}                    → the sub account plus "policies":[{"policyId","policyName","policyType"}]
+//	                                                    → 201 {"subAccountId","nrn","loginId","name","memo","apiGatewayAccessible","consoleAccessible","active","createdDateTime"[,"password"]}
+//	GET    /api/v2/sub-accounts?pageNo=0&pageSize=20(1-100)&sort=loginId|name|createdDateTime,asc|desc (default createdDateTime,desc;
+//	                                                    repeatable, the first key first)
+//	                                                    → {"subAccounts":[…],"totalElements","totalPages","pageNo","pageSize"}, items
+//	                                                    {"subAccountId","nrn","loginId","name","consoleAccessible","apiGatewayAccessible",
+//	                                                    "active","createdDateTime"} only (listsubaccounts: email and memo are in the GET)
+//	GET    /api/v2/sub-accounts/{id}                    → the sub account (with "email", "memo") plus "policies":[{"policyId","policyName","policyType"}]
 //	DELETE /api/v2/sub-accounts/{id}[?cascading=true]   → 204; 409 ResourceInUse while keys remain
 //	POST   /api/v2/sub-accounts/{id}/attach-policies    {"policyIds":[1-10 unique]} → 204, atomic
 //	POST   /api/v2/sub-accounts/{id}/detach-policies    {"policyIds":[1-10 unique]} → 204, atomic
+//	                                                    (a failure names each failed item in a Batch Failure Response,
+//	                                                    {"failures":{"<index>":{"errorCode","message","detail"}}},
+//	                                                    type-batch-response; status: the items' own, 400 when mixed)
 //	POST   /api/v2/sub-accounts/{id}/access-keys        → 201 {"accessKey","keySecret","createdDateTime"}; 400 LimitExceeded past 2
 //	GET    /api/v2/sub-accounts/{id}/access-keys        → {"accessKeys":[{"accessKey","active","createdDateTime"}]}
 //	DELETE /api/v2/sub-accounts/{id}/access-keys/{key}  → 204
+//	POST   /api/v2/sub-accounts/{id}/access-keys/{key}/change-status {"active":bool} → 204
 //	GET    /api/v2/policies?pageNo=&pageSize=&policyType= → {"policies":[…],"totalElements","totalPages","pageNo","pageSize"} (shape chosen)
 //
 // v2 error codes: documented — 400 BadRequest (validation, malformed
@@ -134,11 +181,13 @@
 // SubAccountNotFound, 409 ResourceInUse. Chosen — 404 AccessKeyNotFound, 404
 // PolicyNotFound (unknown policy on attach, not-attached policy on detach;
 // detail "Policy does not Exist. (policyId: …)" as in the overview's
-// example), 409 Conflict for a duplicate loginId.
+// example), 409 Conflict for a duplicate loginId and for an item already
+// attached.
 //
 // # Fixtures
 //
-// A fresh or reset server holds the System Managed policies NCP_ADMINISTRATOR,
+// A fresh or reset server (accounts added with AddAccount are dropped)
+// holds the System Managed policies NCP_ADMINISTRATOR,
 // NCP_INFRA_MANAGER, NCP_VPC_SERVER_MANAGER, NCP_SERVER_MANAGER,
 // NCP_VPC_MANAGER, NCP_OBJECT_STORAGE_MANAGER and NCP_FINANCE_MANAGER, and
 // the sub account Options.RootSubAccount (default "vault-root") with

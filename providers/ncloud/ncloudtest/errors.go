@@ -3,6 +3,7 @@ package ncloudtest
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 // gatewayError is the API Gateway error envelope, used for everything the
@@ -101,6 +102,7 @@ const (
 	errKeyLimit
 	errSubAccountLimit
 	errInUse
+	errAlreadyAttached
 )
 
 // opError is a failed store operation. Its text never contains a secret.
@@ -135,14 +137,23 @@ func writeV1Error(w http.ResponseWriter, e *opError) {
 		code = 906
 	case errPolicyNotFound:
 		code = 908
+	case errAlreadyAttached:
+		code = 909
 	}
 	writeJSON(w, status, v1Error{Error: v1ErrorBody{ErrorCode: code, Message: e.detail}})
 }
 
 // v2 error codes: BadRequest, Forbidden, SubAccountNotFound, ResourceInUse
 // and LimitExceeded are documented (pub-iam-v2-*); AccessKeyNotFound,
-// PolicyNotFound and Conflict are this emulator's choice.
+// PolicyNotFound, Conflict for a duplicate loginId and 409 Conflict for a
+// policy that is already attached are this emulator's choice.
 func writeV2Error(w http.ResponseWriter, e *opError) {
+	status, body := v2ErrorParts(e)
+	writeJSON(w, status, v2Error{Error: body})
+}
+
+// v2ErrorParts is the HTTP status and Error object of a store failure.
+func v2ErrorParts(e *opError) (int, v2ErrorBody) {
 	body := v2ErrorBody{Detail: e.detail}
 	status := http.StatusBadRequest
 	switch e.kind {
@@ -156,14 +167,41 @@ func writeV2Error(w http.ResponseWriter, e *opError) {
 		status, body.ErrorCode, body.Message = http.StatusNotFound, "AccessKeyNotFound", "The specified access key could not be found."
 	case errPolicyNotFound:
 		status, body.ErrorCode, body.Message = http.StatusNotFound, "PolicyNotFound", "The specified policy could not be found."
-	case errDuplicateLoginID:
+	case errDuplicateLoginID, errAlreadyAttached:
 		status, body.ErrorCode, body.Message = http.StatusConflict, "Conflict", "The request conflicts with the current state of the resource."
 	case errKeyLimit, errSubAccountLimit:
 		body.ErrorCode, body.Message = "LimitExceeded", "The request exceeds the resource limit."
 	case errInUse:
 		status, body.ErrorCode, body.Message = http.StatusConflict, "ResourceInUse", "The specified resource is in use."
 	}
-	writeJSON(w, status, v2Error{Error: body})
+	return status, body
+}
+
+// v2Failures is the Batch Failure Response (type-batch-response): exactly
+// one of "error" and "failures"; failures maps the index (a decimal
+// string from "0") of each request item that failed, and only those, to
+// an Error. A synchronous batch API that fails processes no item.
+type v2Failures struct {
+	Failures map[string]v2ErrorBody `json:"failures"`
+}
+
+// writeV2Failures answers per-item failures: the items' common status,
+// or 400 when they differ (the attach-policies guides: "혼재 시 400 대표
+// 코드", 400 represents mixed causes).
+func writeV2Failures(w http.ResponseWriter, failed map[int]*opError) {
+	out := v2Failures{Failures: map[string]v2ErrorBody{}}
+	status := 0
+	for i, e := range failed {
+		st, body := v2ErrorParts(e)
+		out.Failures[strconv.Itoa(i)] = body
+		switch {
+		case status == 0:
+			status = st
+		case status != st:
+			status = http.StatusBadRequest
+		}
+	}
+	writeJSON(w, status, out)
 }
 
 const msgV2BadRequest = "The request is malformed or contains an error such as an invalid parameter value or a missing required parameter."

@@ -71,5 +71,3 @@ func isUUID(id string) bool {
 	}
 	return true
 }
-
-func nrn(subAccountID string) string { return "nrn:PUB:IAM::000000:SubAccount/" + subAccountID }

@@ -19,6 +19,7 @@ type request struct {
 	params []string // path wildcards, in order
 	body   []byte
 	caller caller
+	st     *state // the caller's account
 }
 
 type route struct {
@@ -29,10 +30,11 @@ type route struct {
 	handle  func(*Server, http.ResponseWriter, *request)
 }
 
-// routes: STS (management-sts-creatests), Sub Account v1
+// routes: STS (management-sts-creatests, get-caller-identity), Sub Account v1
 // (management-subaccount-*) and v2 (pub-iam-v2-sub-account-*).
 var routes = []route{
 	{http.MethodPost, split("/api/v1/credentials"), "CreateCredentials", apiSTS, (*Server).stsCreateCredentials},
+	{http.MethodGet, split("/api/v1/caller-identity"), "GetCallerIdentity", apiSTS, (*Server).stsCallerIdentity},
 
 	{http.MethodPost, split("/api/v1/sub-accounts"), "CreateSubAccount", apiV1, (*Server).v1CreateSubAccount},
 	{http.MethodGet, split("/api/v1/sub-accounts"), "ListSubAccounts", apiV1, (*Server).v1ListSubAccounts},
@@ -43,6 +45,7 @@ var routes = []route{
 	{http.MethodPost, split("/api/v1/sub-accounts/*/access-keys"), "CreateAccessKey", apiV1, (*Server).v1CreateAccessKey},
 	{http.MethodGet, split("/api/v1/sub-accounts/*/access-keys"), "ListAccessKeys", apiV1, (*Server).v1ListAccessKeys},
 	{http.MethodDelete, split("/api/v1/sub-accounts/*/access-keys"), "DeleteAccessKey", apiV1, (*Server).v1DeleteAccessKey},
+	{http.MethodPut, split("/api/v1/sub-accounts/*/access-keys"), "ChangeAccessKeyStatus", apiV1, (*Server).v1SetAccessKeyStatus},
 	{http.MethodGet, split("/api/v1/policies"), "ListPolicies", apiV1, (*Server).v1ListPolicies},
 
 	{http.MethodPost, split("/api/v2/sub-accounts"), "CreateSubAccount", apiV2, (*Server).v2CreateSubAccount},
@@ -54,6 +57,7 @@ var routes = []route{
 	{http.MethodPost, split("/api/v2/sub-accounts/*/access-keys"), "CreateAccessKey", apiV2, (*Server).v2CreateAccessKey},
 	{http.MethodGet, split("/api/v2/sub-accounts/*/access-keys"), "ListAccessKeys", apiV2, (*Server).v2ListAccessKeys},
 	{http.MethodDelete, split("/api/v2/sub-accounts/*/access-keys/*"), "DeleteAccessKey", apiV2, (*Server).v2DeleteAccessKey},
+	{http.MethodPost, split("/api/v2/sub-accounts/*/access-keys/*/change-status"), "ChangeAccessKeyStatus", apiV2, (*Server).v2ChangeAccessKeyStatus},
 	{http.MethodGet, split("/api/v2/policies"), "ListPolicies", apiV2, (*Server).v2ListPolicies},
 }
 

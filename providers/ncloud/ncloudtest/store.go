@@ -45,18 +45,21 @@ type policy struct {
 }
 
 type subAccount struct {
-	id, loginID, name, email, memo string
-	no                             int
-	apiGatewayAccess, console      bool
-	needPasswordReset              bool
-	policies                       []string // policy ids, attach order
-	keys                           []string // access key ids, create order
-	created, modified              time.Time
+	id, nrn, loginID, name, email, memo string
+	no                                  int
+	apiGatewayAccess, console           bool
+	needPasswordReset                   bool
+	policies                            []string // policy ids, attach order
+	keys                                []string // access key ids, create order
+	created, modified                   time.Time
 }
 
 type accessKey struct {
 	id, secret, owner string
 	created           time.Time
+	// active: only active keys authenticate and count towards the limit
+	// of two per sub account (pub-iam-v2-sub-account-changeaccesskeystatus).
+	active bool
 }
 
 type stsKey struct {
@@ -65,17 +68,80 @@ type stsKey struct {
 	useMfa            bool
 }
 
-// state is the emulated account. Every method requires Server.mu held.
-type state struct {
-	policies map[string]*policy // by id
-	subs     map[string]*subAccount
-	keys     map[string]*accessKey
-	sts      map[string]*stsKey
-	nextNo   int
+// account is what identifies an emulated Ncloud account.
+type account struct {
+	memberNo   int    // the account's member number, in every NRN of its resources
+	domain     string // the NRN domainCode, e.g. "PUB"
+	loginAlias string // caller-identity loginAlias
+	customerID string // caller-identity id of the main account (userType Customer)
 }
 
-func newState() *state {
-	return &state{policies: map[string]*policy{}, subs: map[string]*subAccount{}, keys: map[string]*accessKey{}, sts: map[string]*stsKey{}, nextNo: 10001}
+// state is one emulated account. Every method requires Server.mu held.
+type state struct {
+	acct     account
+	policies map[string]*policy // by id
+	subs     map[string]*subAccount
+	keys     map[string]*accessKey // sub-account keys
+	sts      map[string]*stsKey
+	// mainKey is the main account's own key (userType Customer): it may
+	// call every Sub Account API but is no sub account's key.
+	mainKey *accessKey
+	rootKey string // the root sub account's key id
+	nextNo  int
+}
+
+// counts returns the live object counts: sub_accounts, access_keys
+// (sub-account keys), sts_keys (unexpired) and policies.
+func (st *state) counts(now time.Time) map[string]int {
+	return map[string]int{
+		"sub_accounts": len(st.subs),
+		"access_keys":  len(st.keys),
+		"sts_keys":     st.liveSTS(now),
+		"policies":     len(st.policies),
+	}
+}
+
+// snapshot returns the sub account whose loginId is name or, failing
+// that, whose display name is name.
+func (st *state) snapshot(name string) (SubAccount, bool) {
+	var found *subAccount
+	for _, sa := range st.sortedSubs() {
+		if sa.loginID == name {
+			found = sa
+			break
+		}
+		if found == nil && sa.name == name {
+			found = sa
+		}
+	}
+	if found == nil {
+		return SubAccount{}, false
+	}
+	out := SubAccount{ID: found.id, NRN: found.nrn, No: found.no, LoginID: found.loginID, Name: found.name, Memo: found.memo,
+		AccessKeys: append([]string(nil), found.keys...), APIGatewayAccess: found.apiGatewayAccess,
+		ConsoleAccess: found.console, CreateTime: found.created}
+	for _, id := range found.keys {
+		if k, ok := st.keys[id]; ok && !k.active {
+			out.InactiveKeys = append(out.InactiveKeys, id)
+		}
+	}
+	for _, id := range found.policies {
+		if p, ok := st.policies[id]; ok {
+			out.Policies = append(out.Policies, p.name)
+		}
+	}
+	return out, true
+}
+
+func newState(acct account) *state {
+	return &state{acct: acct, policies: map[string]*policy{}, subs: map[string]*subAccount{}, keys: map[string]*accessKey{}, sts: map[string]*stsKey{}, nextNo: 10001}
+}
+
+// nrn is the NRN of a sub account: nrn:domainCode:productName:regionCode:
+// memberNo:resourceType/resourceId (management-rmgr-1-1-2, "NRN"): the
+// member number is the account's, whichever sub account owns the resource.
+func (st *state) nrn(subAccountID string) string {
+	return fmt.Sprintf("nrn:%s:IAM::%d:SubAccount/%s", st.acct.domain, st.acct.memberNo, subAccountID)
 }
 
 func (st *state) addPolicy(name string, admins bool, typ string, now time.Time) *policy {
@@ -151,7 +217,8 @@ func (st *state) createSubAccount(in newSubAccountInput, now time.Time) (*subAcc
 	if len(st.subs) >= maxSubAccounts {
 		return nil, &opError{kind: errSubAccountLimit, detail: fmt.Sprintf("at most %d sub accounts can be created", maxSubAccounts)}
 	}
-	s := &subAccount{id: newUUID(), no: st.nextNo, loginID: in.loginID, name: name, email: in.email, memo: in.memo,
+	id := newUUID()
+	s := &subAccount{id: id, nrn: st.nrn(id), no: st.nextNo, loginID: in.loginID, name: name, email: in.email, memo: in.memo,
 		apiGatewayAccess: in.apiGatewayAccess, console: in.console, needPasswordReset: in.needPasswordReset, created: now, modified: now}
 	st.nextNo++
 	st.subs[s.id] = s
@@ -220,18 +287,51 @@ func (st *state) deleteSubAccount(id string, cascading bool) *opError {
 	return nil
 }
 
+// activeKeys counts the active access keys of a sub account.
+func (st *state) activeKeys(s *subAccount) int {
+	n := 0
+	for _, id := range s.keys {
+		if k, ok := st.keys[id]; ok && k.active {
+			n++
+		}
+	}
+	return n
+}
+
+// createAccessKey makes an active key; refused when the sub account
+// already has two active keys (inactive ones do not count: the limit is
+// of keys "held in the active state", pub-iam-v2-sub-account-
+// changeaccesskeystatus, 400 LimitExceeded).
 func (st *state) createAccessKey(subID string, now time.Time) (*accessKey, *opError) {
 	s, err := st.sub(subID)
 	if err != nil {
 		return nil, err
 	}
-	if len(s.keys) >= maxKeysPerSubAccount {
-		return nil, &opError{kind: errKeyLimit, detail: fmt.Sprintf("a sub account can have at most %d access keys", maxKeysPerSubAccount)}
+	if st.activeKeys(s) >= maxKeysPerSubAccount {
+		return nil, &opError{kind: errKeyLimit, detail: fmt.Sprintf("a sub account can have at most %d active access keys", maxKeysPerSubAccount)}
 	}
-	k := &accessKey{id: newKeyID(), secret: newSecret(), owner: subID, created: now}
+	k := &accessKey{id: newKeyID(), secret: newSecret(), owner: subID, created: now, active: true}
 	st.keys[k.id] = k
 	s.keys = append(s.keys, k.id)
 	return k, nil
+}
+
+// setKeyActive activates or deactivates a key; activating a third active
+// key is LimitExceeded (pub-iam-v2-sub-account-changeaccesskeystatus).
+func (st *state) setKeyActive(subID, keyID string, active bool) *opError {
+	s, err := st.sub(subID)
+	if err != nil {
+		return err
+	}
+	k, ok := st.keys[keyID]
+	if !ok || k.owner != subID {
+		return &opError{kind: errAccessKeyNotFound, detail: "access key does not exist"}
+	}
+	if active && !k.active && st.activeKeys(s) >= maxKeysPerSubAccount {
+		return &opError{kind: errKeyLimit, detail: fmt.Sprintf("a sub account can have at most %d active access keys", maxKeysPerSubAccount)}
+	}
+	k.active = active
+	return nil
 }
 
 func (st *state) deleteAccessKey(subID, keyID string) *opError {
@@ -248,14 +348,16 @@ func (st *state) deleteAccessKey(subID, keyID string) *opError {
 	return nil
 }
 
-// attach adds one policy; attaching an attached policy is a no-op.
+// attach adds one policy. Attaching a policy that is already attached
+// fails (issue 10: the real Sub Account API refuses it; the code is this
+// emulator's choice, see writeV2Error).
 func (st *state) attach(s *subAccount, policyID string) *opError {
 	if _, ok := st.policies[policyID]; !ok {
 		return &opError{kind: errPolicyNotFound, detail: "Policy does not Exist. (policyId: " + policyID + ")"}
 	}
 	for _, p := range s.policies {
 		if p == policyID {
-			return nil
+			return &opError{kind: errAlreadyAttached, detail: "Policy is already attached. (policyId: " + policyID + ")"}
 		}
 	}
 	s.policies = append(s.policies, policyID)
@@ -332,6 +434,15 @@ func randString(n int) string {
 func newKeyID() string { return "ncp_iam_" + randString(20) }
 
 func newSecret() string { return "ncp_iam_" + randString(40) }
+
+// randMemberNo returns a random member number (the docs' example is 2942).
+func randMemberNo() int {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return 100000 + int(uint32(b[0])<<16|uint32(b[1])<<8|uint32(b[2]))%9000000
+}
 
 func newUUID() string {
 	var b [16]byte

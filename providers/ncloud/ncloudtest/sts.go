@@ -53,9 +53,15 @@ func (s *Server) stsCreateCredentials(w http.ResponseWriter, req *request) {
 		return
 	}
 	mfa := in.SerialNumber != "" && len(in.TokenCode) > 0 && string(in.TokenCode) != "null"
+	if req.caller.main {
+		// STS keys "can be created from sub accounts" (management-sts);
+		// the answer to a main account key is this emulator's choice.
+		permissionDenied(w, "STS keys are issued to sub accounts only.")
+		return
+	}
 
 	s.mu.Lock()
-	k := s.st.issueSTS(req.caller.subAccountID, time.Duration(dur)*time.Second, mfa, s.clock())
+	k := req.st.issueSTS(req.caller.subAccountID, time.Duration(dur)*time.Second, mfa, s.clock())
 	out := stsResponse{AccessKey: k.id, KeySecret: k.secret, CreateTime: fmtTime(k.created), ExpireTime: fmtTime(k.expires), UseMfa: k.useMfa}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
@@ -87,4 +93,26 @@ func parseDurationSec(raw json.RawMessage) (int, bool) {
 // use the gateway envelope with HTTP 400 and errorCode "100".
 func stsBadRequest(w http.ResponseWriter, details string) {
 	writeGatewayError(w, http.StatusBadRequest, gwBadRequest, msgBadRequest, details)
+}
+
+// callerIdentity is the answer of GET /api/v1/caller-identity
+// (get-caller-identity): the key owner's id, the account's loginAlias
+// ("access page URL" alias) and userType Customer (main account), Sub or
+// Role (role-switched temporary credentials; not emulated).
+type callerIdentity struct {
+	ID         string `json:"id"`
+	LoginAlias string `json:"loginAlias"`
+	UserType   string `json:"userType"`
+}
+
+// stsCallerIdentity serves GET /api/v1/caller-identity: a sub account key
+// and an STS key (which acts as its sub account) are "Sub" with the sub
+// account's id; the main account key is "Customer" with the main
+// account's id.
+func (s *Server) stsCallerIdentity(w http.ResponseWriter, req *request) {
+	out := callerIdentity{ID: req.caller.subAccountID, LoginAlias: req.st.acct.loginAlias, UserType: "Sub"}
+	if req.caller.main {
+		out.ID, out.UserType = req.st.acct.customerID, "Customer"
+	}
+	writeJSON(w, http.StatusOK, out)
 }

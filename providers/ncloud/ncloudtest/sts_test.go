@@ -89,13 +89,21 @@ func TestSTSKeyUseAndExpiry(t *testing.T) {
 	require.EqualValues(t, 904, r.json(t)["error"].(map[string]any)["errorCode"])
 
 	// Past expireTime the key is refused; the server clock and the client's
-	// timestamp move together.
+	// timestamp move together. STS answers 404 (documented: an invalid or
+	// expired credential); the Sub Account API the gateway's 401.
 	later := time.Now().Add(901 * time.Second)
 	ts.SetClock(func() time.Time { return later })
 	stsClient.clock = func() time.Time { return later }
 	r = stsClient.do(http.MethodPost, "/api/v1/credentials", nil)
-	require.Equal(t, http.StatusUnauthorized, r.status)
+	require.Equal(t, http.StatusNotFound, r.status)
 	e := r.gwError(t)
+	require.NotEqual(t, "300", e.ErrorCode, "not the gateway's 'no such API'")
+	require.Contains(t, e.Details, "expired")
+	r = stsClient.do(http.MethodGet, "/api/v1/caller-identity", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+	r = stsClient.do(http.MethodGet, "/api/v2/policies", nil)
+	require.Equal(t, http.StatusUnauthorized, r.status)
+	e = r.gwError(t)
 	require.Equal(t, "200", e.ErrorCode)
 	require.Contains(t, e.Details, "expired")
 	require.Equal(t, 1, ts.State()["sts_keys"], "the 3600 s key issued with the STS key is still live")

@@ -69,7 +69,7 @@ func newV1Page(pageNo, totalPages, totalItems int, items any) v1Page {
 }
 
 func v1SubJSON(sa *subAccount) v1SubAccountJSON {
-	return v1SubAccountJSON{SubAccountID: sa.id, SubAccountNo: sa.no, NRN: nrn(sa.id), LoginID: sa.loginID, Name: sa.name,
+	return v1SubAccountJSON{SubAccountID: sa.id, SubAccountNo: sa.no, NRN: sa.nrn, LoginID: sa.loginID, Name: sa.name,
 		Email: sa.email, Memo: sa.memo, NeedPasswordReset: sa.needPasswordReset, CanAPIGatewayAccess: sa.apiGatewayAccess,
 		CanConsoleAccess: sa.console, Active: true, CreateTime: fmtTime(sa.created), ModifiedTime: fmtTime(sa.modified),
 		ConsolePermitIps: []string{}, APIAllowSources: []any{}}
@@ -89,7 +89,7 @@ func (s *Server) v1CreateSubAccount(w http.ResponseWriter, req *request) {
 		}
 	}
 	s.mu.Lock()
-	sa, err := s.st.createSubAccount(newSubAccountInput{loginID: in.LoginID, name: in.Name, email: in.Email, memo: in.Memo,
+	sa, err := req.st.createSubAccount(newSubAccountInput{loginID: in.LoginID, name: in.Name, email: in.Email, memo: in.Memo,
 		password: in.Password, generatePassword: in.NeedPasswordGenerate, needPasswordReset: *in.NeedPasswordReset,
 		apiGatewayAccess: *in.CanAPIGatewayAccess, console: *in.CanConsoleAccess}, s.clock())
 	s.mu.Unlock()
@@ -118,7 +118,7 @@ func (s *Server) v1ListSubAccounts(w http.ResponseWriter, req *request) {
 	}
 	s.mu.Lock()
 	var items []v1SubAccountJSON
-	for _, sa := range s.st.sortedSubs() {
+	for _, sa := range req.st.sortedSubs() {
 		if word == "" || matchSearch(sa, col, word) {
 			items = append(items, v1SubJSON(sa))
 		}
@@ -143,7 +143,7 @@ func matchSearch(sa *subAccount, col, word string) bool {
 // GET /api/v1/sub-accounts/{subAccountId}
 func (s *Server) v1GetSubAccount(w http.ResponseWriter, req *request) {
 	s.mu.Lock()
-	sa, err := s.st.sub(req.params[0])
+	sa, err := req.st.sub(req.params[0])
 	var out v1SubAccountJSON
 	if err == nil {
 		out = v1SubJSON(sa)
@@ -160,7 +160,7 @@ func (s *Server) v1GetSubAccount(w http.ResponseWriter, req *request) {
 // while access keys remain (the v2 docs state this rule; v1 is silent).
 func (s *Server) v1DeleteSubAccount(w http.ResponseWriter, req *request) {
 	s.mu.Lock()
-	err := s.st.deleteSubAccount(req.params[0], false)
+	err := req.st.deleteSubAccount(req.params[0], false)
 	s.mu.Unlock()
 	if err != nil {
 		writeV1Error(w, err)
@@ -198,15 +198,19 @@ func (s *Server) v1PolicyOp(w http.ResponseWriter, req *request, name string, op
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sa, err := s.st.sub(req.params[0])
+	sa, err := req.st.sub(req.params[0])
 	if err != nil {
 		writeV1Error(w, err)
 		return
 	}
 	out := make([]processResult, 0, len(in.PolicyIDList))
 	for _, id := range in.PolicyIDList {
-		if err := op(s.st, sa, id); err != nil {
-			out = append(out, processResult{Success: false, ID: id, Message: "Policy is not registered."})
+		if err := op(req.st, sa, id); err != nil {
+			msg := "Policy is not registered."
+			if err.kind == errAlreadyAttached {
+				msg = "Policy is already attached."
+			}
+			out = append(out, processResult{Success: false, ID: id, Message: msg})
 			continue
 		}
 		out = append(out, processResult{Success: true, ID: id, Name: name})
@@ -225,7 +229,7 @@ type v1AccessKeyJSON struct {
 // POST /api/v1/sub-accounts/{id}/access-keys → {"accessKey","keySecret","createTime"}.
 func (s *Server) v1CreateAccessKey(w http.ResponseWriter, req *request) {
 	s.mu.Lock()
-	k, err := s.st.createAccessKey(req.params[0], s.clock())
+	k, err := req.st.createAccessKey(req.params[0], s.clock())
 	var out v1AccessKeyJSON
 	if err == nil {
 		out = v1AccessKeyJSON{AccessKey: k.id, KeySecret: k.secret, CreateTime: fmtTime(k.created)}
@@ -241,12 +245,13 @@ func (s *Server) v1CreateAccessKey(w http.ResponseWriter, req *request) {
 // GET /api/v1/sub-accounts/{id}/access-keys → [{"accessKey","active","createTime"}].
 func (s *Server) v1ListAccessKeys(w http.ResponseWriter, req *request) {
 	s.mu.Lock()
-	sa, err := s.st.sub(req.params[0])
+	sa, err := req.st.sub(req.params[0])
 	out := []v1AccessKeyJSON{}
 	if err == nil {
-		active := true
 		for _, id := range sa.keys {
-			out = append(out, v1AccessKeyJSON{AccessKey: id, Active: &active, CreateTime: fmtTime(s.st.keys[id].created)})
+			k := req.st.keys[id]
+			active := k.active
+			out = append(out, v1AccessKeyJSON{AccessKey: id, Active: &active, CreateTime: fmtTime(k.created)})
 		}
 	}
 	s.mu.Unlock()
@@ -255,6 +260,31 @@ func (s *Server) v1ListAccessKeys(w http.ResponseWriter, req *request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// PUT /api/v1/sub-accounts/{id}/access-keys {"accessKey","active"} →
+// {"success":true} (management-subaccount-suspendkey).
+func (s *Server) v1SetAccessKeyStatus(w http.ResponseWriter, req *request) {
+	var in struct {
+		AccessKey string `json:"accessKey"`
+		Active    *bool  `json:"active"`
+	}
+	if err := decodeBody(req.body, &in); err != nil {
+		writeV1Error(w, err)
+		return
+	}
+	if in.AccessKey == "" || in.Active == nil {
+		writeV1Error(w, validation("accessKey", "accessKey and active are required"))
+		return
+	}
+	s.mu.Lock()
+	err := req.st.setKeyActive(req.params[0], in.AccessKey, *in.Active)
+	s.mu.Unlock()
+	if err != nil {
+		writeV1Error(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, processResult{Success: true})
 }
 
 // DELETE /api/v1/sub-accounts/{id}/access-keys {"accessKey":"..."} → {"success":true}.
@@ -271,7 +301,7 @@ func (s *Server) v1DeleteAccessKey(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	err := s.st.deleteAccessKey(req.params[0], in.AccessKey)
+	err := req.st.deleteAccessKey(req.params[0], in.AccessKey)
 	s.mu.Unlock()
 	if err != nil {
 		writeV1Error(w, err)
@@ -306,7 +336,7 @@ func (s *Server) v1ListPolicies(w http.ResponseWriter, req *request) {
 	word := q.Get("searchWord")
 	s.mu.Lock()
 	var items []v1PolicyJSON
-	for _, p := range s.st.sortedPolicies() {
+	for _, p := range req.st.sortedPolicies() {
 		if (typ == "" || p.typ == typ) && (word == "" || strings.Contains(p.name, word)) {
 			items = append(items, v1PolicyJSON{PolicyID: p.id, PolicyName: p.name, PolicyType: p.typ, CreateTime: fmtTime(p.created)})
 		}

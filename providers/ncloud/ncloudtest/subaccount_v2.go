@@ -46,8 +46,32 @@ type v2SubAccountJSON struct {
 	Policies             []v2PolicyJSON `json:"policies,omitempty"`
 }
 
+// v2ListItemJSON is one item of the v2 list, which holds only the fields
+// needed to find a sub account; email, memo, access sources, groups and
+// policies are read with GET /sub-accounts/{subAccountId}
+// (gov-iam-v2-sub-account-listsubaccounts: "목록 항목은 탐색에 필요한
+// 필드(subAccountId·nrn·loginId·name·consoleAccessible·
+// apiGatewayAccessible·active·createdDateTime·lastLoginDateTime)만
+// 담으며, 이메일·메모 ... 상세 정보는 GET /sub-accounts/{subAccountId}로").
+// lastLoginDateTime is left out: emulated sub accounts never log in.
+type v2ListItemJSON struct {
+	SubAccountID         string `json:"subAccountId"`
+	NRN                  string `json:"nrn"`
+	LoginID              string `json:"loginId"`
+	Name                 string `json:"name"`
+	ConsoleAccessible    bool   `json:"consoleAccessible"`
+	APIGatewayAccessible bool   `json:"apiGatewayAccessible"`
+	Active               bool   `json:"active"`
+	CreatedDateTime      string `json:"createdDateTime"`
+}
+
+func v2ListItem(sa *subAccount) v2ListItemJSON {
+	return v2ListItemJSON{SubAccountID: sa.id, NRN: sa.nrn, LoginID: sa.loginID, Name: sa.name, ConsoleAccessible: sa.console,
+		APIGatewayAccessible: sa.apiGatewayAccess, Active: true, CreatedDateTime: fmtTime(sa.created)}
+}
+
 func v2SubJSON(sa *subAccount) v2SubAccountJSON {
-	return v2SubAccountJSON{SubAccountID: sa.id, SubAccountNo: sa.no, NRN: nrn(sa.id), LoginID: sa.loginID, Name: sa.name,
+	return v2SubAccountJSON{SubAccountID: sa.id, SubAccountNo: sa.no, NRN: sa.nrn, LoginID: sa.loginID, Name: sa.name,
 		Email: sa.email, Memo: sa.memo, ConsoleAccessible: sa.console, APIGatewayAccessible: sa.apiGatewayAccess,
 		Active: true, CreatedDateTime: fmtTime(sa.created)}
 }
@@ -79,7 +103,7 @@ func (s *Server) v2CreateSubAccount(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	sa, err := s.st.createSubAccount(newSubAccountInput{loginID: in.LoginID, name: in.Name, email: in.Email, memo: in.Memo,
+	sa, err := req.st.createSubAccount(newSubAccountInput{loginID: in.LoginID, name: in.Name, email: in.Email, memo: in.Memo,
 		password: in.Password, generatePassword: in.PasswordGenerationRequired, needPasswordReset: in.PasswordResetRequired,
 		apiGatewayAccess: *in.APIGatewayAccessible, console: *in.ConsoleAccessible}, s.clock())
 	var out v2SubAccountJSON
@@ -115,11 +139,11 @@ func (s *Server) v2ListSubAccounts(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	subs := s.st.sortedSubs()
+	subs := req.st.sortedSubs()
 	sort.SliceStable(subs, func(i, j int) bool { return less(subs[i], subs[j]) })
-	items := make([]v2SubAccountJSON, 0, len(subs))
+	items := make([]v2ListItemJSON, 0, len(subs))
 	for _, sa := range subs {
-		items = append(items, v2SubJSON(sa))
+		items = append(items, v2ListItem(sa))
 	}
 	s.mu.Unlock()
 	start, end, total := page(len(items), pageNo, size)
@@ -171,13 +195,13 @@ func (s *Server) v2GetSubAccount(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	sa, err := s.st.sub(id)
+	sa, err := req.st.sub(id)
 	var out v2SubAccountJSON
 	if err == nil {
 		out = v2SubJSON(sa)
 		out.Policies = []v2PolicyJSON{}
 		for _, pid := range sa.policies {
-			if p, ok := s.st.policies[pid]; ok {
+			if p, ok := req.st.policies[pid]; ok {
 				out.Policies = append(out.Policies, v2PolicyJSON{PolicyID: p.id, PolicyName: p.name, PolicyType: p.typ})
 			}
 		}
@@ -207,7 +231,7 @@ func (s *Server) v2DeleteSubAccount(w http.ResponseWriter, req *request) {
 		cascading = b
 	}
 	s.mu.Lock()
-	err := s.st.deleteSubAccount(id, cascading)
+	err := req.st.deleteSubAccount(id, cascading)
 	s.mu.Unlock()
 	if err != nil {
 		writeV2Error(w, err)
@@ -217,13 +241,17 @@ func (s *Server) v2DeleteSubAccount(w http.ResponseWriter, req *request) {
 }
 
 // POST /api/v2/sub-accounts/{id}/attach-policies {"policyIds":[...]} → 204.
-// Atomic: if any policy cannot be attached, none is.
+// Atomic: if any policy cannot be attached, none is, and the answer is a
+// Batch Failure Response naming each item that failed: an unknown policy
+// (404 PolicyNotFound) or one already attached (409 Conflict)
+// (pub-iam-v2-sub-account-attachsubaccountpolicies, type-batch-response).
 func (s *Server) v2AttachPolicies(w http.ResponseWriter, req *request) {
 	s.v2PolicyOp(w, req, (*state).attach)
 }
 
 // POST /api/v2/sub-accounts/{id}/detach-policies {"policyIds":[...]} → 204.
-// Atomic: if any policy cannot be detached, none is.
+// Atomic: if any policy cannot be detached, none is (a Batch Failure
+// Response names each, e.g. 404 PolicyNotFound for one not attached).
 func (s *Server) v2DetachPolicies(w http.ResponseWriter, req *request) {
 	s.v2PolicyOp(w, req, (*state).detach)
 }
@@ -254,18 +282,23 @@ func (s *Server) v2PolicyOp(w http.ResponseWriter, req *request, op func(*state,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sa, err := s.st.sub(id)
+	sa, err := req.st.sub(id)
 	if err != nil {
 		writeV2Error(w, err)
 		return
 	}
 	saved := append([]string(nil), sa.policies...)
-	for _, pid := range in.PolicyIDs {
-		if err := op(s.st, sa, pid); err != nil {
-			sa.policies = saved
-			writeV2Error(w, err)
-			return
+	failed := map[int]*opError{}
+	for i, pid := range in.PolicyIDs {
+		if err := op(req.st, sa, pid); err != nil {
+			failed[i] = err
 		}
+	}
+	if len(failed) > 0 {
+		// Atomic: nothing changes; every item that failed is reported.
+		sa.policies = saved
+		writeV2Failures(w, failed)
+		return
 	}
 	sa.modified = s.clock()
 	w.WriteHeader(http.StatusNoContent)
@@ -286,7 +319,7 @@ func (s *Server) v2CreateAccessKey(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	k, err := s.st.createAccessKey(id, s.clock())
+	k, err := req.st.createAccessKey(id, s.clock())
 	var out v2AccessKeyJSON
 	if err == nil {
 		out = v2AccessKeyJSON{AccessKey: k.id, KeySecret: k.secret, CreatedDateTime: fmtTime(k.created)}
@@ -306,12 +339,13 @@ func (s *Server) v2ListAccessKeys(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	sa, err := s.st.sub(id)
+	sa, err := req.st.sub(id)
 	keys := []v2AccessKeyJSON{}
 	if err == nil {
-		active := true
 		for _, kid := range sa.keys {
-			keys = append(keys, v2AccessKeyJSON{AccessKey: kid, Active: &active, CreatedDateTime: fmtTime(s.st.keys[kid].created)})
+			k := req.st.keys[kid]
+			active := k.active
+			keys = append(keys, v2AccessKeyJSON{AccessKey: kid, Active: &active, CreatedDateTime: fmtTime(k.created)})
 		}
 	}
 	s.mu.Unlock()
@@ -322,6 +356,35 @@ func (s *Server) v2ListAccessKeys(w http.ResponseWriter, req *request) {
 	writeJSON(w, http.StatusOK, map[string]any{"accessKeys": keys})
 }
 
+// POST /api/v2/sub-accounts/{id}/access-keys/{accessKey}/change-status
+// {"active": bool} → 204; 400 LimitExceeded when activating a third active
+// key (pub-iam-v2-sub-account-changeaccesskeystatus).
+func (s *Server) v2ChangeAccessKeyStatus(w http.ResponseWriter, req *request) {
+	id, ok := v2SubID(w, req)
+	if !ok {
+		return
+	}
+	var in struct {
+		Active *bool `json:"active"`
+	}
+	if err := decodeBody(req.body, &in); err != nil {
+		writeV2Error(w, err)
+		return
+	}
+	if in.Active == nil {
+		writeV2Error(w, validation("active", "active is required"))
+		return
+	}
+	s.mu.Lock()
+	err := req.st.setKeyActive(id, req.params[1], *in.Active)
+	s.mu.Unlock()
+	if err != nil {
+		writeV2Error(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // DELETE /api/v2/sub-accounts/{id}/access-keys/{accessKey} → 204.
 func (s *Server) v2DeleteAccessKey(w http.ResponseWriter, req *request) {
 	id, ok := v2SubID(w, req)
@@ -329,7 +392,7 @@ func (s *Server) v2DeleteAccessKey(w http.ResponseWriter, req *request) {
 		return
 	}
 	s.mu.Lock()
-	err := s.st.deleteAccessKey(id, req.params[1])
+	err := req.st.deleteAccessKey(id, req.params[1])
 	s.mu.Unlock()
 	if err != nil {
 		writeV2Error(w, err)
@@ -357,7 +420,7 @@ func (s *Server) v2ListPolicies(w http.ResponseWriter, req *request) {
 	}
 	s.mu.Lock()
 	items := []v2PolicyJSON{}
-	for _, p := range s.st.sortedPolicies() {
+	for _, p := range req.st.sortedPolicies() {
 		if typ == "" || p.typ == typ {
 			items = append(items, v2PolicyJSON{PolicyID: p.id, PolicyName: p.name, PolicyType: p.typ, CreatedDateTime: fmtTime(p.created)})
 		}

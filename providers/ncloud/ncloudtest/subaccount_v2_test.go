@@ -16,6 +16,21 @@ func v2Err(t *testing.T, r response) v2ErrorBody {
 	return e.Error
 }
 
+// batchFailures decodes a Batch Failure Response and checks it has no
+// "error" beside "failures".
+func batchFailures(t *testing.T, r response) map[string]v2ErrorBody {
+	t.Helper()
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(r.body, &raw), string(r.body))
+	require.NotContains(t, raw, "error", "exactly one of error and failures")
+	var f map[string]v2ErrorBody
+	require.NoError(t, json.Unmarshal(raw["failures"], &f), string(r.body))
+	for _, e := range f {
+		require.NotEmpty(t, e.Message)
+	}
+	return f
+}
+
 func v2CreateBody(loginID string) map[string]any {
 	return map[string]any{"loginId": loginID, "name": loginID, "passwordGenerationRequired": true,
 		"apiGatewayAccessible": true, "consoleAccessible": false}
@@ -75,12 +90,16 @@ func TestV2SubAccountLifecycle(t *testing.T) {
 	id := createSubV2(t, root, "lease-0001")
 	path := "/api/v2/sub-accounts/" + id
 
-	// Attach is atomic: one unknown policy attaches nothing.
+	// Attach is atomic: one unknown policy attaches nothing, and the
+	// Batch Failure Response names that item only.
 	infra, _ := ts.PolicyID("NCP_INFRA_MANAGER")
 	extra := ts.AddPolicy("CustomReadOnly", false)
 	r := root.do(http.MethodPost, path+"/attach-policies", map[string]any{"policyIds": []string{infra, "4e066e50-9c3a-11e7-8a66-1e5021fa7c80"}})
 	require.Equal(t, http.StatusNotFound, r.status, string(r.body))
-	require.Equal(t, "PolicyNotFound", v2Err(t, r).ErrorCode)
+	f := batchFailures(t, r)
+	require.Len(t, f, 1)
+	require.Equal(t, "PolicyNotFound", f["1"].ErrorCode)
+	require.Contains(t, f["1"].Detail, "4e066e50-9c3a-11e7-8a66-1e5021fa7c80")
 	sa, _ := ts.SubAccount("lease-0001")
 	require.Empty(t, sa.Policies)
 
@@ -91,6 +110,21 @@ func TestV2SubAccountLifecycle(t *testing.T) {
 
 	r = root.do(http.MethodPost, path+"/attach-policies", map[string]any{"policyIds": []string{infra, extra}})
 	require.Equal(t, http.StatusNoContent, r.status, string(r.body))
+
+	// Attaching again fails: each already attached policy is a 409 item;
+	// mixed with an unknown one the status is 400 and nothing changes.
+	r = root.do(http.MethodPost, path+"/attach-policies", map[string]any{"policyIds": []string{extra}})
+	require.Equal(t, http.StatusConflict, r.status, string(r.body))
+	require.Equal(t, "Conflict", batchFailures(t, r)["0"].ErrorCode)
+	admin, _ := ts.PolicyID("NCP_ADMINISTRATOR")
+	r = root.do(http.MethodPost, path+"/attach-policies", map[string]any{"policyIds": []string{admin, infra, "4e066e50-9c3a-11e7-8a66-1e5021fa7c80"}})
+	require.Equal(t, http.StatusBadRequest, r.status, string(r.body))
+	f = batchFailures(t, r)
+	require.Len(t, f, 2, "only the items that failed: %v", f)
+	require.Equal(t, "Conflict", f["1"].ErrorCode)
+	require.Equal(t, "PolicyNotFound", f["2"].ErrorCode)
+	sa, _ = ts.SubAccount("lease-0001")
+	require.Equal(t, []string{"NCP_INFRA_MANAGER", "CustomReadOnly"}, sa.Policies, "NCP_ADMINISTRATOR not attached")
 	r = root.do(http.MethodGet, path, nil)
 	require.Equal(t, http.StatusOK, r.status)
 	var got v2SubAccountJSON
@@ -186,4 +220,61 @@ func TestV2ListSubAccountsAndPolicies(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(r.body, &pols))
 	require.Len(t, pols.Policies, len(seedPolicies))
+}
+
+// The memo (v1 create and v2 update: at most 300 bytes) is kept on a v2
+// create and read back with GET; list items carry only the fields that
+// find a sub account (listsubaccounts), not the memo. Several sort keys
+// apply in order.
+func TestV2MemoAndListItems(t *testing.T) {
+	ts := Start(t, Options{})
+	root := rootClient(t, ts)
+	body := v2CreateBody("memo-user")
+	body["memo"] = "made by a test"
+	r := root.do(http.MethodPost, "/api/v2/sub-accounts", body)
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	id := r.json(t)["subAccountId"].(string)
+	sa, ok := ts.SubAccount("memo-user")
+	require.True(t, ok)
+	require.Equal(t, "made by a test", sa.Memo)
+
+	r = root.do(http.MethodGet, "/api/v2/sub-accounts/"+id, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, "made by a test", r.json(t)["memo"])
+
+	r = root.do(http.MethodGet, "/api/v2/sub-accounts?pageSize=100", nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var page struct {
+		SubAccounts []map[string]any `json:"subAccounts"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &page))
+	require.Len(t, page.SubAccounts, 2)
+	for _, it := range page.SubAccounts {
+		require.NotContains(t, it, "memo")
+		require.NotContains(t, it, "email")
+		require.Contains(t, it, "createdDateTime")
+		require.Contains(t, it, "subAccountId")
+	}
+
+	long := v2CreateBody("memo-long")
+	long["memo"] = string(make([]byte, 301))
+	r = root.do(http.MethodPost, "/api/v2/sub-accounts", long)
+	require.Equal(t, http.StatusBadRequest, r.status, string(r.body))
+	require.Equal(t, "BadRequest", v2Err(t, r).ErrorCode)
+
+	// Two sub accounts of the same name: the second key orders them.
+	for _, login := range []string{"same-a", "same-b"} {
+		b := v2CreateBody(login)
+		b["name"] = "same"
+		r = root.do(http.MethodPost, "/api/v2/sub-accounts", b)
+		require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	}
+	r = root.do(http.MethodGet, "/api/v2/sub-accounts?sort=name,desc&sort=loginId,desc&pageSize=100", nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.NoError(t, json.Unmarshal(r.body, &page))
+	var order []string
+	for _, it := range page.SubAccounts {
+		order = append(order, it["loginId"].(string))
+	}
+	require.Equal(t, []string{"vault-root", "same-b", "same-a", "memo-user"}, order)
 }

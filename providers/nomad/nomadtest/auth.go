@@ -30,8 +30,14 @@ func anonymousToken() *aclToken {
 	}
 }
 
-// authenticateLocked resolves the request's X-Nomad-Token or bearer secret.
+// authenticateLocked resolves the request's X-Nomad-Token or bearer secret
+// in the region that handles the request.
 func (s *Server) authenticateLocked(r *http.Request) caller {
+	return s.authenticateIn(s.regionLocked(r), r)
+}
+
+// authenticateIn resolves the request's secret in region rg's tokens.
+func (s *Server) authenticateIn(rg *regionState, r *http.Request) caller {
 	secret := parseToken(r)
 	switch {
 	case secret == "":
@@ -39,11 +45,11 @@ func (s *Server) authenticateLocked(r *http.Request) caller {
 	case !isUUID(secret):
 		return caller{kind: authInvalid, secret: secret}
 	}
-	acc, ok := s.secrets[secret]
+	acc, ok := rg.secrets[secret]
 	if !ok {
 		return caller{kind: authNotFound, secret: secret}
 	}
-	t := s.tokens[acc]
+	t := rg.tokens[acc]
 	if t.expired(s.now()) {
 		return caller{kind: authExpired, secret: secret}
 	}
@@ -57,7 +63,12 @@ func (c caller) isManagement() bool { return c.kind == authToken && c.token.Type
 // requireManagement is the check of every write and of the token list: any
 // authentication failure and any non-management token is 403.
 func (s *Server) requireManagement(r *http.Request) *codedError {
-	if !s.authenticateLocked(r).isManagement() {
+	return s.requireManagementIn(s.regionLocked(r), r)
+}
+
+// requireManagementIn is requireManagement in region rg.
+func (s *Server) requireManagementIn(rg *regionState, r *http.Request) *codedError {
+	if !s.authenticateIn(rg, r).isManagement() {
 		return errDenied
 	}
 	return nil

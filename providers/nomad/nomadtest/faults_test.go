@@ -24,7 +24,7 @@ func TestFaults(t *testing.T) {
 		body   string
 		logged string
 	}{
-		{"throttle", emulator.Faults{ThrottleRate: 1}, 429, "Too many requests", "throttle"},
+		{"throttle", emulator.Faults{ThrottleRate: 1}, 429, throttledBody, "throttle"},
 		{"server error", emulator.Faults{ErrorRate: 1}, 500, "No cluster leader", "error"},
 		{"fail one action", emulator.Faults{FailActions: map[string]int{"TokenCreate": 1}}, 500, "No cluster leader", "error"},
 		{"drop", emulator.Faults{DropRate: 1}, 0, "", "drop"},
@@ -70,6 +70,18 @@ func TestFaults(t *testing.T) {
 		_, err = root.ACLTokens().Delete(tok.AccessorID, nil)
 		require.NoError(t, err)
 	})
+}
+
+// Throttling is answered as Nomad's connection limiter answers it: 429,
+// text/plain, its sentence, and the connection closed.
+func TestThrottleAnswerOnTheWire(t *testing.T) {
+	ts := Start(t, Options{})
+	ts.Core().SetFaults(emulator.Faults{ThrottleRate: 1})
+	resp, body := rawDo(t, http.MethodGet, ts.URL+"/v1/acl/tokens", ts.RootToken(), "")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.Equal(t, "text/plain", resp.Header.Get("Content-Type"))
+	require.True(t, resp.Close, "Connection: close")
+	require.Equal(t, "Your IP is issuing too many concurrent connections, please rate limit your calls\n", body)
 }
 
 func TestActionNames(t *testing.T) {
@@ -139,7 +151,7 @@ func TestAdminEndpoints(t *testing.T) {
 	resp, body := rawDo(t, http.MethodPost, admin+"/faults", "", `{"throttle_rate":1}`)
 	require.Equal(t, 200, resp.StatusCode, body)
 	_, _, err = root.ACLTokens().List(nil)
-	requireAPIError(t, err, 429, "Too many requests")
+	requireAPIError(t, err, 429, throttledBody)
 	resp, body = rawDo(t, http.MethodPost, admin+"/faults", "", `{"throttle_rate":2}`)
 	require.Equal(t, 400, resp.StatusCode, body)
 

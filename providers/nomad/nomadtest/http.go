@@ -52,6 +52,25 @@ func writeError(w http.ResponseWriter, err *codedError) {
 	_, _ = io.WriteString(w, err.msg)
 }
 
+// throttledBody is what Nomad's HTTP server answers a client it rate
+// limits: its connection limiter (connLimiter in command/agent/http.go,
+// limits.http_max_conns_per_client) writes, on a new connection and
+// before reading any request, a raw "HTTP/1.1 429 Too Many Requests" with
+// Content-Type text/plain, this body and Connection: close, then closes
+// the connection. Nomad has no other HTTP rate limit, so the request
+// never takes effect.
+const throttledBody = "Your IP is issuing too many concurrent connections, please rate limit your calls\n"
+
+// writeThrottled answers as Nomad's connection limiter does.
+func writeThrottled(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain")
+	h.Set("Content-Length", strconv.Itoa(len(throttledBody)))
+	h.Set("Connection", "close")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = io.WriteString(w, throttledBody)
+}
+
 // writeObject answers 200 with obj as compact JSON (no body when obj is nil).
 func writeObject(w http.ResponseWriter, obj any) {
 	if obj == nil {

@@ -1,13 +1,18 @@
 // Package nomadtest is a wire-faithful emulator of Nomad's ACL HTTP API
 // (tokens, policies, roles, bootstrap), written from Nomad's documentation
-// and the notes in shared/reference/nomad-acl.md. It answers with Nomad's
+// and the notes in docs/reference/nomad-acl.md. It answers with Nomad's
 // status codes, text/plain error bodies, X-Nomad-* headers and JSON shapes,
 // so the real github.com/hashicorp/nomad/api client can drive it.
 //
+// It also serves GET /v1/agent/self (the agent's region and ACL
+// authoritative region) and emulates a federation of regions with ACL
+// replication lag (see region.go).
+//
 // Fault injection, call counts and the /_emulator admin endpoints come from
-// internal/emulator. Faults map to Nomad's answers: Throttle is 429
-// "Too many requests", ServerError is 500 "No cluster leader", Drop closes
-// the connection.
+// internal/emulator. Faults map to Nomad's answers: Throttle is the 429
+// Nomad's HTTP server sends when it rate limits a client (see
+// writeThrottled), ServerError is 500 "No cluster leader", Drop closes the
+// connection. None of them lets the request take effect.
 package nomadtest
 
 import (
@@ -34,6 +39,26 @@ type Options struct {
 	// RequireClientCert makes StartTLS require and verify a client
 	// certificate (Nomad's tls.verify_https_client). New ignores it.
 	RequireClientCert bool
+
+	// Regions are the federation's regions (default: "global" alone).
+	Regions []string
+	// LocalRegion is the region of the agent the server stands for:
+	// requests without a region parameter go there (default: the first
+	// of Regions).
+	LocalRegion string
+	// AuthoritativeRegion is the agent's server.authoritative_region as
+	// /v1/agent/self shows it. Empty means unset, and Nomad then treats
+	// the agent's own region as authoritative.
+	AuthoritativeRegion string
+	// ReplicationLag is how long a global token write in the
+	// authoritative region takes to reach the other regions (by the
+	// server's clock, see SetClock).
+	ReplicationLag time.Duration
+	// ClientAgent makes the agent a Nomad client, not a server: its
+	// /v1/agent/self shows server.enabled false.
+	ClientAgent bool
+	// Datacenter is the agent's datacenter (default "dc1").
+	Datacenter string
 }
 
 // Token is a read-only snapshot of a stored ACL token, without its secret.
@@ -66,15 +91,21 @@ type Server struct {
 	minTTL       time.Duration
 	maxTTL       time.Duration
 
+	regionNames         []string
+	local               string // the agent's region
+	authoritative       string // the effective ACL authoritative region
+	configuredAuthority string // server.authoritative_region as configured
+	lag                 time.Duration
+	clientAgent         bool
+	datacenter          string
+
 	mu             sync.Mutex
 	now            func() time.Time
 	index          uint64 // raft index, bumped by every write
-	tokenIndex     uint64
 	policyIndex    uint64
 	roleIndex      uint64
 	bootstrapIndex uint64 // 0 until bootstrapped
-	tokens         map[string]*aclToken
-	secrets        map[string]string // secret -> accessor
+	regions        map[string]*regionState
 	policies       map[string]*aclPolicy
 	roles          map[string]*aclRole
 	rootAccessor   string // fixture bootstrap token, kept across resets
@@ -100,6 +131,31 @@ func New(opts Options) *Server {
 	if s.maxTTL <= 0 {
 		s.maxTTL = defaultMaxExpirationTTL
 	}
+	s.regionNames = slices.Clone(opts.Regions)
+	if len(s.regionNames) == 0 {
+		s.regionNames = []string{defaultRegion}
+	}
+	s.local = opts.LocalRegion
+	if s.local == "" {
+		s.local = s.regionNames[0]
+	}
+	if !slices.Contains(s.regionNames, s.local) {
+		s.regionNames = append(s.regionNames, s.local)
+	}
+	s.configuredAuthority = opts.AuthoritativeRegion
+	s.authoritative = opts.AuthoritativeRegion
+	if s.authoritative == "" {
+		s.authoritative = s.local
+	}
+	if !slices.Contains(s.regionNames, s.authoritative) {
+		s.regionNames = append(s.regionNames, s.authoritative)
+	}
+	s.lag = opts.ReplicationLag
+	s.clientAgent = opts.ClientAgent
+	s.datacenter = opts.Datacenter
+	if s.datacenter == "" {
+		s.datacenter = "dc1"
+	}
 	s.admin = s.core.AdminHandler(s.State, s.reset)
 	s.mu.Lock()
 	s.resetLocked()
@@ -115,9 +171,11 @@ func (s *Server) reset() {
 }
 
 func (s *Server) resetLocked() {
-	s.index, s.tokenIndex, s.policyIndex, s.roleIndex, s.bootstrapIndex = 0, 0, 0, 0, 0
-	s.tokens = map[string]*aclToken{}
-	s.secrets = map[string]string{}
+	s.index, s.policyIndex, s.roleIndex, s.bootstrapIndex = 0, 0, 0, 0
+	s.regions = map[string]*regionState{}
+	for _, name := range s.regionNames {
+		s.regions[name] = newRegionState(name)
+	}
 	s.policies = map[string]*aclPolicy{}
 	s.roles = map[string]*aclRole{}
 	s.bootSecret = ""
@@ -126,7 +184,9 @@ func (s *Server) resetLocked() {
 	}
 }
 
-// bootstrapLocked stores the bootstrap management token.
+// bootstrapLocked stores the bootstrap management token, a global token,
+// in the authoritative region. The fixture token (at New and reset) is
+// in every region at once, as in a federation whose replication has run.
 func (s *Server) bootstrapLocked(accessor, secret string) *aclToken {
 	t := &aclToken{
 		AccessorID: accessor,
@@ -139,9 +199,15 @@ func (s *Server) bootstrapLocked(accessor, secret string) *aclToken {
 	t.setHash()
 	s.index++
 	t.CreateIndex, t.ModifyIndex = s.index, s.index
-	s.bootstrapIndex, s.tokenIndex = s.index, s.index
-	s.tokens[t.AccessorID] = t
-	s.secrets[t.SecretID] = t.AccessorID
+	s.bootstrapIndex = s.index
+	if accessor == s.rootAccessor {
+		for _, rg := range s.regions {
+			rg.put(t.clone(), s.index)
+		}
+	} else {
+		s.regions[s.authoritative].put(t, s.index)
+		s.replicateLocked(t, t.AccessorID)
+	}
 	s.bootSecret = secret
 	return t
 }
@@ -150,11 +216,19 @@ func (s *Server) bootstrapLocked(accessor, secret string) *aclToken {
 func (s *Server) Core() *emulator.Core { return s.core }
 
 // State returns the live object counts: tokens (the fixture bootstrap
-// token included), policies and roles.
+// token included; a global token counts once however many regions hold
+// it), policies and roles.
 func (s *Server) State() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return map[string]int{"tokens": len(s.tokens), "policies": len(s.policies), "roles": len(s.roles)}
+	s.catchUpLocked()
+	tokens := map[string]bool{}
+	for _, rg := range s.regions {
+		for a := range rg.tokens {
+			tokens[a] = true
+		}
+	}
+	return map[string]int{"tokens": len(tokens), "policies": len(s.policies), "roles": len(s.roles)}
 }
 
 // RootToken returns the secret of the bootstrap management token, or ""
@@ -165,24 +239,31 @@ func (s *Server) RootToken() string {
 	return s.bootSecret
 }
 
-// Token returns a snapshot of the token with this accessor.
+// Token returns a snapshot of the token with this accessor, from the
+// authoritative region or, for a local token, the region that holds it.
 func (s *Server) Token(accessor string) (Token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tokens[accessor]
-	if !ok {
-		return Token{}, false
+	s.catchUpLocked()
+	for _, rg := range s.regionOrder() {
+		if t, ok := rg.tokens[accessor]; ok {
+			return s.snapshotLocked(t), true
+		}
 	}
-	return s.snapshotLocked(t), true
+	return Token{}, false
 }
 
-// TokenByName returns a snapshot of the oldest token with this name.
+// TokenByName returns a snapshot of the oldest token with this name in
+// any region (the authoritative region first).
 func (s *Server) TokenByName(name string) (Token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.sortedTokensLocked(false) {
-		if t.Name == name {
-			return s.snapshotLocked(t), true
+	s.catchUpLocked()
+	for _, rg := range s.regionOrder() {
+		for _, t := range sortedTokens(rg, false) {
+			if t.Name == name {
+				return s.snapshotLocked(t), true
+			}
 		}
 	}
 	return Token{}, false
@@ -202,16 +283,16 @@ func (s *Server) snapshotLocked(t *aclToken) Token {
 	return out
 }
 
-// DeleteTokenBehindBack deletes a token without an API call, as another
-// operator or Nomad's garbage collector would.
+// DeleteTokenBehindBack deletes a token from every region without an API
+// call, as another operator or Nomad's garbage collector would.
 func (s *Server) DeleteTokenBehindBack(accessor string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.tokens[accessor]; ok {
-		delete(s.secrets, t.SecretID)
-		delete(s.tokens, accessor)
-		s.index++
-		s.tokenIndex = s.index
+	s.catchUpLocked()
+	s.index++
+	for _, rg := range s.regions {
+		rg.remove(accessor, s.index)
+		rg.pending = slices.DeleteFunc(rg.pending, func(op replicated) bool { return op.accessor == accessor })
 	}
 }
 
@@ -247,13 +328,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	switch fault {
 	case emulator.Throttle:
-		writeError(w, coded(http.StatusTooManyRequests, errThrottledFaultBody))
+		writeThrottled(w)
 		return
 	case emulator.ServerError:
 		writeError(w, coded(http.StatusInternalServerError, errServerErrorFaultBody))
 		return
 	case emulator.Drop:
 		emulator.DropConnection(w)
+		return
+	}
+	if action != actionAgentSelf && !s.knownRegion(r) {
+		// The agent answers /v1/agent/self itself; everything else is an
+		// RPC forwarded to the request's region.
+		writeError(w, coded(http.StatusInternalServerError, errNoRegionPath))
 		return
 	}
 	obj, err := h(w, r)
@@ -269,6 +356,8 @@ func (s *Server) route(r *http.Request) (string, handlerFn) {
 	p := r.URL.Path
 	m := r.Method
 	switch {
+	case p == "/v1/agent/self":
+		return actionAgentSelf, s.handleAgentSelf
 	case p == "/v1/acl/bootstrap":
 		return "Bootstrap", s.handleBootstrap
 	case p == "/v1/acl/token":
@@ -305,11 +394,11 @@ func byMethod(m, read, write, del string) string {
 	return read
 }
 
-// sortedTokensLocked lists tokens by (CreateIndex, AccessorID), Nomad's
-// default list order, or by AccessorID when byID.
-func (s *Server) sortedTokensLocked(byID bool) []*aclToken {
-	out := make([]*aclToken, 0, len(s.tokens))
-	for _, t := range s.tokens {
+// sortedTokens lists a region's tokens by (CreateIndex, AccessorID),
+// Nomad's default list order, or by AccessorID when byID.
+func sortedTokens(rg *regionState, byID bool) []*aclToken {
+	out := make([]*aclToken, 0, len(rg.tokens))
+	for _, t := range rg.tokens {
 		out = append(out, t)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// handleBootstrap is PUT/POST /v1/acl/bootstrap (no authentication).
+// handleBootstrap is PUT/POST /v1/acl/bootstrap (no authentication),
+// which ACL.Bootstrap always sends to the authoritative region.
 func (s *Server) handleBootstrap(w http.ResponseWriter, r *http.Request) (any, *codedError) {
 	if r.Method != http.MethodPut && r.Method != http.MethodPost {
 		return nil, errMethod
@@ -20,6 +21,7 @@ func (s *Server) handleBootstrap(w http.ResponseWriter, r *http.Request) (any, *
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.catchUpLocked()
 	if s.bootstrapIndex != 0 {
 		return nil, coded(http.StatusBadRequest, "ACL bootstrap already done (reset index: %d)", s.bootstrapIndex)
 	}
@@ -71,17 +73,23 @@ func (s *Server) upsertToken(w http.ResponseWriter, r *http.Request, pathAccesso
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.requireManagement(r); err != nil {
+	// ACL.UpsertTokens forces a request with global tokens to the
+	// authoritative region.
+	rg := s.regionLocked(r)
+	if in.Global {
+		rg = s.authoritativeLocked()
+	}
+	if err := s.requireManagementIn(rg, r); err != nil {
 		return nil, err
 	}
 	var existing *aclToken
 	if in.AccessorID != "" {
-		existing = s.tokens[in.AccessorID]
+		existing = rg.tokens[in.AccessorID]
 		if existing == nil && (!isUUID(in.AccessorID) || !isUUID(in.SecretID) || in.Type == typeManagement) {
 			return nil, coded(http.StatusBadRequest, "cannot find token %s", in.AccessorID)
 		}
 		if existing == nil {
-			if _, taken := s.secrets[in.SecretID]; taken {
+			if _, taken := rg.secrets[in.SecretID]; taken {
 				return nil, coded(http.StatusBadRequest, "cannot upload token: secret ID already in use")
 			}
 		}
@@ -103,11 +111,11 @@ func (s *Server) upsertToken(w http.ResponseWriter, r *http.Request, pathAccesso
 		if t.SecretID == "" {
 			t.SecretID = existing.SecretID
 		}
-		delete(s.secrets, existing.SecretID)
 	}
-	s.tokens[t.AccessorID] = t
-	s.secrets[t.SecretID] = t.AccessorID
-	s.tokenIndex = s.index
+	rg.put(t, s.index)
+	if t.Global {
+		s.replicateLocked(t, t.AccessorID)
+	}
 	setIndex(w, s.index)
 	return s.fixRoleLinksLocked(t), nil
 }
@@ -139,19 +147,20 @@ func (s *Server) canonicalizeLocked(in tokenInput) *aclToken {
 func (s *Server) readToken(w http.ResponseWriter, r *http.Request, accessor string) (any, *codedError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.authenticateLocked(r)
+	rg := s.regionLocked(r)
+	c := s.authenticateIn(rg, r)
 	switch c.kind {
 	case authExpired:
 		return nil, errExpired
 	case authInvalid, authNotFound:
 		return nil, errDenied
 	}
-	t := s.tokens[accessor]
+	t := rg.tokens[accessor]
 	if t == nil {
 		if !c.isManagement() {
 			return nil, errDenied
 		}
-		setMeta(w, s.tokenIndex, "")
+		setMeta(w, rg.tokenIndex, "")
 		return nil, coded(http.StatusNotFound, errTokenNotFound)
 	}
 	if !c.isManagement() && t.SecretID != c.secret {
@@ -183,21 +192,35 @@ func (s *Server) handleTokenSelf(w http.ResponseWriter, r *http.Request) (any, *
 	return s.fixRoleLinksLocked(c.token), nil
 }
 
-// deleteToken is DELETE /v1/acl/token/:accessor (ACL.DeleteTokens).
+// deleteToken is DELETE /v1/acl/token/:accessor (ACL.DeleteTokens): the
+// handling region looks the token up in its own table (a global token it
+// has not replicated yet is "nonexistent" there), and the delete of a
+// global token is forwarded to the authoritative region.
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request, accessor string) (any, *codedError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.requireManagement(r); err != nil {
+	rg := s.regionLocked(r)
+	if err := s.requireManagementIn(rg, r); err != nil {
 		return nil, err
 	}
-	t := s.tokens[accessor]
+	t := rg.tokens[accessor]
 	if t == nil {
 		return nil, coded(http.StatusBadRequest, "Cannot delete nonexistent tokens: %s", accessor)
 	}
-	delete(s.secrets, t.SecretID)
-	delete(s.tokens, accessor)
+	if t.Global && rg.name != s.authoritative {
+		rg = s.authoritativeLocked()
+		if err := s.requireManagementIn(rg, r); err != nil {
+			return nil, err
+		}
+		if t = rg.tokens[accessor]; t == nil {
+			return nil, coded(http.StatusBadRequest, "Cannot delete nonexistent tokens: %s", accessor)
+		}
+	}
 	s.index++
-	s.tokenIndex = s.index
+	rg.remove(accessor, s.index)
+	if t.Global {
+		s.replicateLocked(nil, accessor)
+	}
 	setIndex(w, s.index)
 	return nil, nil
 }
@@ -214,7 +237,8 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) (any, *
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.requireManagement(r); err != nil {
+	rg := s.regionLocked(r)
+	if err := s.requireManagementIn(rg, r); err != nil {
 		return nil, err
 	}
 	var f *filterExpr
@@ -225,7 +249,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) (any, *
 		}
 	}
 	byID := q.prefix != ""
-	all := s.sortedTokensLocked(byID)
+	all := sortedTokens(rg, byID)
 	if q.reverse {
 		slices.Reverse(all)
 	}
@@ -254,7 +278,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) (any, *
 		}
 		out = append(out, t.stub())
 	}
-	setMeta(w, s.tokenIndex, next)
+	setMeta(w, rg.tokenIndex, next)
 	return out, nil
 }
 

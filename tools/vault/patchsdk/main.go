@@ -1,6 +1,6 @@
 // Command patchsdk makes the published github.com/hashicorp/vault/sdk v0.21.0
 // compile with github.com/hashicorp/vault v1.21.4, whose in-tree sdk matches
-// no published sdk exactly (see /work/shared/reference/vault-build.md).
+// no published sdk exactly (see docs/reference/vault-build.md).
 //
 // It copies the sdk from the read-only module cache into a writable
 // directory (removing whatever was there, so it can be rerun) and makes

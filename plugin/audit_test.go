@@ -1,0 +1,175 @@
+package plugin_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/sdk/logical"
+	"github.com/stretchr/testify/require"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/providertest"
+)
+
+func orphanNames(t *testing.T, data map[string]any, key string) []string {
+	t.Helper()
+	var out []string
+	for _, o := range data[key].([]map[string]any) {
+		out = append(out, o["name"].(string))
+	}
+	return out
+}
+
+// TestAuditAndTidy: objects made behind the plugin's back with this mount's
+// mark are orphans; live credentials, other mounts' and unmarked objects
+// are never touched; tidy removes orphans older than min_age only.
+func TestAuditAndTidy(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 2})
+	live1 := e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	live2 := e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	mount := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	require.Regexp(t, `^[a-z2-7]{8}$`, mount)
+	obj, _ := e.cloud.Object(live1.Data["access_key"].(string))
+	require.Equal(t, providers.Mark{Mount: mount, Instance: "memory"}, obj.Mark, "issued objects carry the mount's mark")
+
+	old := time.Now().Add(-2 * time.Hour)
+	e.cloud.AddObject("orphan-old", providers.Mark{Mount: mount, Instance: "memory"}, old)
+	e.cloud.AddObject("orphan-new", providers.Mark{Mount: mount, Instance: "memory"}, time.Now())
+	e.cloud.AddObject("other-mount", providers.Mark{Mount: "zzzzzzzz", Instance: "memory"}, old)
+	e.cloud.AddObject("other-instance", providers.Mark{Mount: mount, Instance: "memory-b"}, old)
+	e.cloud.AddObject("unmarked", providers.Mark{}, old)
+
+	audit := e.OK(logical.ReadOperation, "audit/memory", nil)
+	require.Equal(t, 4, audit.Data["scanned"])
+	require.Equal(t, 2, audit.Data["held"])
+	require.Equal(t, []string{"orphan-new", "orphan-old"}, orphanNames(t, audit.Data, "orphans"))
+	require.Empty(t, audit.Data["ghosts"])
+	require.Equal(t, "memory:memory://:000000000000", audit.Data["target"])
+
+	// Dry by default.
+	dry := e.OK(logical.UpdateOperation, "tidy/memory", nil)
+	require.Equal(t, true, dry.Data["dry_run"])
+	require.Equal(t, []string{"orphan-old"}, orphanNames(t, dry.Data, "removed"))
+	require.Equal(t, []string{"orphan-new"}, orphanNames(t, dry.Data, "kept_younger_than_min_age"))
+	_, still := e.cloud.Object("orphan-old")
+	require.True(t, still, "a dry run removes nothing")
+
+	done := e.OK(logical.UpdateOperation, "tidy/memory", map[string]any{"dry_run": false})
+	require.Equal(t, []string{"orphan-old"}, orphanNames(t, done.Data, "removed"))
+	for _, name := range []string{"orphan-new", "other-mount", "other-instance", "unmarked", live1.Data["access_key"].(string), live2.Data["access_key"].(string)} {
+		_, ok := e.cloud.Object(name)
+		require.True(t, ok, "%s is untouched", name)
+	}
+	_, ok := e.cloud.Object("orphan-old")
+	require.False(t, ok)
+
+	done = e.OK(logical.UpdateOperation, "tidy/memory", map[string]any{"dry_run": false, "min_age": 0})
+	require.Equal(t, []string{"orphan-new"}, orphanNames(t, done.Data, "removed"))
+	audit = e.OK(logical.ReadOperation, "audit/memory", nil)
+	require.Empty(t, audit.Data["orphans"])
+	require.Equal(t, 2, audit.Data["held"])
+}
+
+// TestAuditGhosts: an index entry whose object was deleted behind the
+// plugin's back is a ghost; tidy drops it, and the lease still revokes.
+func TestAuditGhosts(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	lease := e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	require.NoError(t, deleteObject(e.cloud, lease.Data["access_key"].(string)))
+	audit := e.OK(logical.ReadOperation, "audit/memory", nil)
+	ghosts := audit.Data["ghosts"].([]map[string]any)
+	require.Len(t, ghosts, 1)
+	require.Equal(t, "r", ghosts[0]["role"])
+	require.Contains(t, ghosts[0]["reason"], "gone from the cloud")
+
+	done := e.OK(logical.UpdateOperation, "tidy/memory", map[string]any{"dry_run": false})
+	require.Len(t, done.Data["dropped_index_entries"], 1)
+	roles := e.OK(logical.ListOperation, "creds/memory/", nil)
+	require.Empty(t, roles.Data["keys"])
+	_, err := e.Revoke(lease.Secret)
+	require.NoError(t, err)
+}
+
+// TestAuditAbandonedLease: a lease whose revoke failed and that Vault then
+// dropped (revoked with -force) leaves an abandoned index entry: its object
+// is an orphan, and tidy removes it and the entry.
+func TestAuditAbandonedLease(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	lease := e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	name := lease.Data["access_key"].(string)
+	e.cloud.Hook = func(step, _ string) error {
+		if step == "delete-principal" {
+			return providertest.ErrInjected
+		}
+		return nil
+	}
+	_, err := e.Revoke(lease.Secret)
+	require.Error(t, err)
+	e.cloud.Hook = nil
+	// Vault's -force drops the lease; the plugin hears nothing more.
+
+	fresh := e.OK(logical.ReadOperation, "audit/memory", nil)
+	require.Empty(t, fresh.Data["orphans"], "a revoke that just failed is still Vault's to retry")
+
+	audit := e.OK(logical.ReadOperation, "audit/memory", map[string]any{"abandon_after": 0})
+	orphans := audit.Data["orphans"].([]map[string]any)
+	require.Len(t, orphans, 1)
+	require.Equal(t, name, orphans[0]["name"])
+	require.Contains(t, orphans[0]["reason"], "its revoke failed at")
+
+	done := e.OK(logical.UpdateOperation, "tidy/memory", map[string]any{"dry_run": false, "min_age": 0, "abandon_after": 0})
+	require.Equal(t, []string{name}, orphanNames(t, done.Data, "removed"))
+	require.Len(t, done.Data["dropped_index_entries"], 1)
+	require.Empty(t, e.cloud.Objects())
+}
+
+// TestPeriodicTidy: tidy_interval on the config tidies from the rollback
+// manager's periodic call, once per interval.
+func TestPeriodicTidy(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	e.BadRequest(logical.UpdateOperation, "config/memory", map[string]any{"tidy_interval": 10}, "tidy_interval: must be 0 (off) or at least 1m0s")
+	e.OK(logical.UpdateOperation, "config/memory", map[string]any{"tidy_interval": "1h", "tidy_min_age": 0})
+	cfg := e.OK(logical.ReadOperation, "config/memory", nil)
+	require.EqualValues(t, 3600, cfg.Data["tidy_interval"])
+	e.OK(logical.ReadOperation, "creds/memory/r", nil) // generates the mount id
+	mount := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+
+	periodic := func() {
+		_, err := e.B.HandleRequest(context.Background(), &logical.Request{Operation: logical.RollbackOperation, Storage: e.Storage})
+		require.NoError(t, err)
+	}
+	e.cloud.AddObject("orphan-1", providers.Mark{Mount: mount, Instance: "memory"}, time.Now())
+	periodic()
+	_, ok := e.cloud.Object("orphan-1")
+	require.False(t, ok, "the periodic tidy removed the orphan")
+
+	e.cloud.AddObject("orphan-2", providers.Mark{Mount: mount, Instance: "memory"}, time.Now())
+	periodic()
+	_, ok = e.cloud.Object("orphan-2")
+	require.True(t, ok, "not again before tidy_interval has passed")
+	require.Len(t, e.cloud.Objects(), 2)
+}
+
+// TestSettingsMountID: the mount id marks every object; it can be set to
+// adopt a gone mount's objects, with a warning when it changes.
+func TestSettingsMountID(t *testing.T) {
+	e := newEnv(t)
+	e.BadRequest(logical.UpdateOperation, "settings", map[string]any{"mount_id": "ABC"}, "mount_id: must be 8 characters")
+	e.OK(logical.UpdateOperation, "settings", map[string]any{"mount_id": "abcdefgh"})
+	e.setup(map[string]any{"parts": 1})
+	resp := e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	obj, _ := e.cloud.Object(resp.Data["access_key"].(string))
+	require.Equal(t, "abcdefgh", obj.Mark.Mount)
+	w := e.OK(logical.UpdateOperation, "settings", map[string]any{"mount_id": "bbbbbbbb"})
+	require.Contains(t, w.Warnings[0], "no longer this mount's")
+}
+
+func deleteObject(c *providertest.Cloud, name string) error {
+	c.Hook = nil
+	return c.Delete(name)
+}
