@@ -29,7 +29,7 @@ func TestFailover(t *testing.T) {
 	p := vaulttest.BuildPlugin(t, pluginVersion)
 	cl := vaulttest.StartCluster(t, 3, vaulttest.Options{Plugins: []*vaulttest.Plugin{p}, LogLevel: "info", RawStorageEndpoint: true})
 	old := cl.Active(t)
-	cs := startClouds(t)
+	cs := startClouds(t, shortTTL)
 	mountPlugin(t, old, p, cs)
 	l := newLedger()
 
@@ -127,6 +127,10 @@ func TestFailover(t *testing.T) {
 		}
 	}
 
+	// Every other lease renews too (so none ends during the checks below).
+	l.sync(t, next, cs.ttl)
+	renewed += renewAll(t, nc, l, cs.ttl)
+
 	// The creates the old leader left unfinished are in the WAL; the new
 	// leader's rollback manager undoes them.
 	walLeft := len(walEntries(t, next))
@@ -137,6 +141,7 @@ func TestFailover(t *testing.T) {
 	minAge := setMinAge(t, next, 10*time.Second)
 	figures["rollback_seconds"] = waitNoWAL(t, next, minAge+2*rollbackPeriod+30*time.Second).Seconds()
 	figures["issued"] = len(l.every)
+	figures["expired_by_vault"] = l.sync(t, next, cs.ttl)
 	requireHeld(t, next, cs, l, figures)
 
 	// The old leader rejoins as a standby.

@@ -106,7 +106,7 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 	figures := newFigures(t)
 	p := vaulttest.BuildPlugin(t, pluginVersion)
 	s := vaulttest.StartRaft(t, vaulttest.Options{Plugins: []*vaulttest.Plugin{p}, LogLevel: "debug", RawStorageEndpoint: true})
-	cs := startClouds(t)
+	cs := startClouds(t, longTTL)
 	mountPlugin(t, s, p, cs)
 	e := &killEnv{s: s, cs: cs, l: newLedger()}
 
@@ -131,7 +131,7 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 		restarts = append(restarts, took)
 		kills++
 		hit = append(hit, kp.String())
-		renewed += renewAll(t, e.s.Client(t), e.l)
+		renewed += renewAll(t, e.s.Client(t), e.l, 0)
 	}
 
 	var maxRestart time.Duration
@@ -150,7 +150,7 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 	figures["rollback_settle_seconds"] = time.Since(start).Seconds()
 	figures["issued"] = len(e.l.every)
 	requireHeld(t, s, cs, e.l, figures)
-	renewed += renewAll(t, s.Client(t), e.l)
+	renewed += renewAll(t, s.Client(t), e.l, 0)
 	figures["renewed_after_kills"] = renewed
 	figures["revoke_seconds"] = revokeEverything(t, s, cs, e.l, 3*time.Minute, figures).Seconds()
 	if full() {
@@ -219,10 +219,10 @@ func (e *killEnv) killAt(t *testing.T, kp killPoint) time.Duration {
 
 // killDuringRollback SIGKILLs Vault while its rollback manager undoes the
 // creates the kills left: the rollback points' deletes are held; once one
-// is caught Vault dies, restarts, and the next is tried. A rollback pass
-// goes through the WAL one entry at a time, so one held delete stops it:
-// each provider's point is hit only if entries of that provider are still
-// there when the pass reaches them. It returns the points hit.
+// is caught (the plugin rolls entries back several at a time, so others
+// may be caught in the same pass) Vault dies, restarts, and the points not
+// caught yet are tried again. A point is hit only if WAL entries of its
+// provider are left when a pass reaches them. It returns the points hit.
 func (e *killEnv) killDuringRollback(t *testing.T, minAge time.Duration) []string {
 	t.Helper()
 	var hit []string
@@ -233,27 +233,25 @@ func (e *killEnv) killDuringRollback(t *testing.T, minAge time.Duration) []strin
 			cl := e.cs.byName(kp.provider)
 			holds[cl.core.Hold(emulator.HoldSpec{Action: kp.action, Stage: kp.stage, Timeout: 4 * time.Minute})] = kp
 		}
-		caught := e.waitAnyHold(holds, minAge+rollbackPeriod+30*time.Second)
-		if caught == nil {
+		if e.waitAnyHold(holds, minAge+rollbackPeriod+30*time.Second) == nil {
 			for h := range holds {
 				h.Release(emulator.None)
 			}
 			break
 		}
+		time.Sleep(200 * time.Millisecond) // let the same pass reach the other holds
 		e.s.Crash(t)
-		for h := range holds {
+		var rest []killPoint
+		for h, kp := range holds {
+			if h.Caught() > 0 {
+				t.Logf("killed at %s", kp)
+				hit = append(hit, kp.String())
+			} else {
+				rest = append(rest, kp)
+			}
 			h.Release(emulator.Drop)
 		}
 		e.s.Restart(t)
-		kp := holds[caught]
-		t.Logf("killed at %s", kp)
-		hit = append(hit, kp.String())
-		var rest []killPoint
-		for _, k := range left {
-			if k != kp {
-				rest = append(rest, k)
-			}
-		}
 		left = rest
 	}
 	require.NotEmpty(t, hit, "Vault was killed during a rollback at least once")

@@ -6,9 +6,12 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/e2e/vaulttest"
 )
 
 // cred is one issued credential.
@@ -17,6 +20,7 @@ type cred struct {
 	leaseID  string
 	object   string
 	secret   string
+	issued   time.Time
 }
 
 // issue reads creds/<provider>/ci once.
@@ -28,7 +32,7 @@ func issue(c *api.Client, cl *cloud) (cred, error) {
 	if sec == nil || sec.LeaseID == "" {
 		return cred{}, fmt.Errorf("creds/%s/%s answered no lease", cl.provider, role)
 	}
-	out := cred{provider: cl.provider, leaseID: sec.LeaseID,
+	out := cred{provider: cl.provider, leaseID: sec.LeaseID, issued: time.Now(),
 		object: fmt.Sprint(sec.Data[cl.objectField]), secret: fmt.Sprint(sec.Data[cl.secretField])}
 	if out.object == "" || out.secret == "" {
 		return cred{}, fmt.Errorf("creds/%s/%s answered no %s or %s", cl.provider, role, cl.objectField, cl.secretField)
@@ -38,13 +42,56 @@ func issue(c *api.Client, cl *cloud) (cred, error) {
 
 // ledger is what a test knows it was issued, concurrency-safe.
 type ledger struct {
-	mu    sync.Mutex
-	live  map[string]cred // by lease id
-	gone  map[string]cred // revoked by the test
-	every []cred          // everything ever issued
+	mu      sync.Mutex
+	live    map[string]cred // by lease id
+	gone    map[string]cred // revoked by the test
+	expired map[string]cred // revoked by Vault at the end of their TTL
+	every   []cred          // everything ever issued
 }
 
-func newLedger() *ledger { return &ledger{live: map[string]cred{}, gone: map[string]cred{}} }
+func newLedger() *ledger {
+	return &ledger{live: map[string]cred{}, gone: map[string]cred{}, expired: map[string]cred{}}
+}
+
+// sync moves the live leases Vault no longer holds to expired: Vault
+// revokes a lease nobody renewed once its TTL is over. One that vanished
+// before its TTL fails the test.
+func (l *ledger) sync(t *testing.T, s *vaulttest.Server, ttl time.Duration) int {
+	t.Helper()
+	held := map[string]bool{}
+	for _, id := range s.Leases(t, mount+"/creds/") {
+		held[id] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for id, c := range l.live {
+		if held[id] {
+			continue
+		}
+		if time.Since(c.issued) < ttl {
+			t.Errorf("lease %s is gone from Vault %s after it was issued, before its TTL of %s", id, time.Since(c.issued).Round(time.Second), ttl)
+			continue
+		}
+		delete(l.live, id)
+		l.expired[id] = c
+		n++
+	}
+	return n
+}
+
+// lastIssued is when the last credential was issued.
+func (l *ledger) lastIssued() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last time.Time
+	for _, c := range l.every {
+		if c.issued.After(last) {
+			last = c.issued
+		}
+	}
+	return last
+}
 
 func (l *ledger) add(c cred) {
 	l.mu.Lock()
@@ -101,12 +148,22 @@ func (l *ledger) secrets() []string {
 	return out
 }
 
-// renewAll renews every live lease the test knows.
-func renewAll(t *testing.T, c *api.Client, l *ledger) int {
+// renewAll renews every live lease the test knows by an hour. A lease
+// that can no longer be found is moved to expired if its TTL (ttl, 0 for
+// roles whose leases never end during a test) is over or about to be;
+// any other failure fails the test.
+func renewAll(t *testing.T, c *api.Client, l *ledger, ttl time.Duration) int {
 	t.Helper()
 	n := 0
 	for _, cr := range l.liveOf("") {
 		sec, err := c.Sys().Renew(cr.leaseID, 3600)
+		if err != nil && ttl > 0 && time.Since(cr.issued) > ttl-5*time.Second {
+			l.mu.Lock()
+			delete(l.live, cr.leaseID)
+			l.expired[cr.leaseID] = cr
+			l.mu.Unlock()
+			continue
+		}
 		require.NoError(t, err, "renew %s", cr.leaseID)
 		require.Equal(t, cr.leaseID, sec.LeaseID)
 		n++
@@ -115,13 +172,14 @@ func renewAll(t *testing.T, c *api.Client, l *ledger) int {
 }
 
 // renewSome renews the n newest live leases the test knows and n others
-// chosen at random.
-func renewSome(t *testing.T, c *api.Client, l *ledger, n int) int {
+// chosen at random among those issued less than maxAge ago (older ones
+// may have expired, which Vault does on its own).
+func renewSome(t *testing.T, c *api.Client, l *ledger, n int, maxAge time.Duration) int {
 	t.Helper()
 	l.mu.Lock()
 	var live []cred
 	for _, cr := range l.every {
-		if _, ok := l.live[cr.leaseID]; ok {
+		if _, ok := l.live[cr.leaseID]; ok && time.Since(cr.issued) < maxAge {
 			live = append(live, cr)
 		}
 	}

@@ -127,7 +127,7 @@ func TestPluginProcessKilled(t *testing.T) {
 	kills := size(3, 9)
 	p := vaulttest.BuildPlugin(t, pluginVersion)
 	s := vaulttest.StartRaft(t, vaulttest.Options{Plugins: []*vaulttest.Plugin{p}, LogLevel: "debug", RawStorageEndpoint: true})
-	cs := startClouds(t)
+	cs := startClouds(t, shortTTL)
 	mountPlugin(t, s, p, cs)
 	l := newLedger()
 	c := noRetryClient(t, s)
@@ -191,9 +191,12 @@ func TestPluginProcessKilled(t *testing.T) {
 	maps.Copy(figures, map[string]any{"plugin_kills": kills, "issuance_attempts": len(attempts), "failed_near_kills": failed,
 		"failed_elsewhere": len(stray), "recovery_seconds": recoveries, "revoked_after_kill": revokedAfterKill,
 		"issued": len(l.every)})
+	// Every lease still within its TTL renews (so none ends during the
+	// checks below).
+	figures["expired_by_vault"] = l.sync(t, s, cs.ttl)
+	figures["renewed"] = renewAll(t, s.Client(t), l, cs.ttl)
 	minAge := setMinAge(t, s, 10*time.Second)
-	waitNoWAL(t, s, minAge+2*rollbackPeriod+30*time.Second)
+	figures["rollback_seconds"] = waitNoWAL(t, s, minAge+2*rollbackPeriod+30*time.Second).Seconds()
 	requireHeld(t, s, cs, l, figures)
-	renewAll(t, s.Client(t), l)
 	figures["revoke_seconds"] = revokeEverything(t, s, cs, l, 3*time.Minute, figures).Seconds()
 }

@@ -169,7 +169,7 @@ func TestSoak(t *testing.T) {
 	p := vaulttest.BuildPlugin(t, pluginVersion)
 	s := vaulttest.StartRaft(t, vaulttest.Options{Plugins: []*vaulttest.Plugin{p}, LogLevel: "trace", RawStorageEndpoint: true})
 	s.EnableFileAudit(t)
-	cs := startClouds(t)
+	cs := startClouds(t, longTTL)
 	mountPlugin(t, s, p, cs)
 	l := newLedger()
 	c := noRetryClient(t, s)

@@ -73,9 +73,11 @@ func (c *cloud) extra() int { return c.state()[c.objects] - c.base }
 // clouds are the three emulated clouds of one test.
 type clouds struct {
 	aws, ncloud, nomad *cloud
-	awsTS              *awstest.TestServer
-	ncloudTS           *ncloudtest.TestServer
-	nomadTS            *nomadtest.TestServer
+	// ttl is the roles' lease TTL.
+	ttl      time.Duration
+	awsTS    *awstest.TestServer
+	ncloudTS *ncloudtest.TestServer
+	nomadTS  *nomadtest.TestServer
 }
 
 func (cs *clouds) all() []*cloud { return []*cloud{cs.aws, cs.ncloud, cs.nomad} }
@@ -90,11 +92,13 @@ func (cs *clouds) byName(provider string) *cloud {
 }
 
 // startClouds starts the three emulators with the fixtures the roles need:
-// an IAM group, two Ncloud policies (seeded), a Nomad policy. Holds still
-// armed when the test ends are released before the servers close.
-func startClouds(t *testing.T) *clouds {
+// an IAM group, two Ncloud policies (seeded), a Nomad policy; the roles'
+// ttl is ttl. Holds still armed when the test ends are released before the
+// servers close.
+func startClouds(t *testing.T, ttl time.Duration) *clouds {
 	t.Helper()
 	cs := &clouds{
+		ttl:      ttl,
 		awsTS:    awstest.Start(t, awstest.Options{}),
 		ncloudTS: ncloudtest.Start(t, ncloudtest.Options{}),
 		nomadTS:  nomadtest.Start(t, nomadtest.Options{}),
@@ -115,7 +119,7 @@ func startClouds(t *testing.T) *clouds {
 		roleData: map[string]any{"credential_type": "iam_user",
 			"policy_arns":     "arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
 			"policy_document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}`,
-			"iam_groups":      "ci-group", "ttl": "1h", "max_ttl": "24h"},
+			"iam_groups":      "ci-group", "ttl": ttl.String(), "max_ttl": "24h"},
 	}
 
 	nak, nsk := cs.ncloudTS.RootCredentials()
@@ -128,7 +132,7 @@ func startClouds(t *testing.T) *clouds {
 		config: map[string]any{"access_key": nak, "secret_key": nsk,
 			"sts_endpoint": cs.ncloudTS.URL, "subaccount_endpoint": cs.ncloudTS.URL},
 		roleData: map[string]any{"credential_type": "sub_account",
-			"policies": "NCP_INFRA_MANAGER,NCP_VPC_MANAGER", "ttl": "1h", "max_ttl": "24h"},
+			"policies": "NCP_INFRA_MANAGER,NCP_VPC_MANAGER", "ttl": ttl.String(), "max_ttl": "24h"},
 	}
 
 	root := cs.nomadTS.RootToken()
@@ -151,7 +155,7 @@ func startClouds(t *testing.T) *clouds {
 		},
 		roots:    []string{root},
 		config:   map[string]any{"address": cs.nomadTS.URL, "token": root},
-		roleData: map[string]any{"policies": "readonly", "ttl": "1h", "max_ttl": "24h"},
+		roleData: map[string]any{"policies": "readonly", "ttl": ttl.String(), "max_ttl": "24h"},
 	}
 	for _, c := range cs.all() {
 		c.base = c.state()[c.objects]
@@ -255,11 +259,22 @@ func waitNoWAL(t *testing.T, s *vaulttest.Server, timeout time.Duration) time.Du
 	return 0
 }
 
-// requireHeld asserts that every per-credential object in every cloud is
-// held by a lease: per provider, the objects beyond the fixtures are as
-// many as Vault's leases, and the object of every live lease the test
-// knows exists. It returns the leases per provider and notes them, and
-// the objects held by no lease, in figures.
+// longTTL is the roles' lease TTL in tests that must leave no object held
+// by no lease at all; tests that kill at random moments use shortTTL so
+// that an object whose lease was never stored is tidied within the test.
+const (
+	longTTL  = time.Hour
+	shortTTL = time.Minute
+)
+
+// requireHeld checks what holds each per-credential object. It asserts
+// the plugin's own audit (audit/<provider>): no marked object held by
+// nothing — no lease, WAL entry or index entry of the plugin. It counts
+// per provider the objects beyond the fixtures that no Vault lease holds
+// (held by their index entry alone: a create that finished but whose lease
+// Vault never stored); with longTTL roles there must be none. The object
+// of every live lease the test knows must exist. It returns the leases per
+// provider and notes everything in figures.
 func requireHeld(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, figures map[string]any) map[string]int {
 	t.Helper()
 	// A revoke that finishes between the two counts (the object gone, the
@@ -279,14 +294,16 @@ func requireHeld(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, figur
 			break
 		}
 	}
+	figures["leases_before_revoke"] = held
+	figures["objects_held_by_no_lease"] = unheld
 	for _, c := range cs.all() {
-		if unheld[c.provider] != 0 {
+		if n := unheld[c.provider]; n != 0 {
 			logUnheld(t, s, c, l)
+			require.Positive(t, n, "%s: more leases than objects", c.provider)
 		}
 	}
-	figures["leases_before_revoke"] = held
-	if len(unheld) > 0 {
-		figures["objects_held_by_no_lease"] = unheld
+	requireNoOrphans(t, s, cs, figures)
+	if len(unheld) > 0 && cs.ttl >= longTTL {
 		t.Fatalf("cloud objects held by no lease (objects beyond the fixtures minus Vault's leases): %v", unheld)
 	}
 	for _, c := range cs.all() {
@@ -294,14 +311,63 @@ func requireHeld(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, figur
 			require.True(t, c.exists(cr.object), "%s: the object %s of live lease %s is gone", c.provider, cr.object, cr.leaseID)
 		}
 	}
-	figures["objects_held_by_no_lease"] = 0
 	return held
+}
+
+// requireNoOrphans reads the plugin's audit of every cloud: a marked
+// object that no lease, WAL entry or index entry holds is an orphan, and
+// there must be none. Ghosts (index entries whose objects are gone) are
+// counted.
+func requireNoOrphans(t *testing.T, s *vaulttest.Server, cs *clouds, figures map[string]any) {
+	t.Helper()
+	c := s.Client(t)
+	orphans, ghosts := map[string]int{}, map[string]int{}
+	for _, cl := range cs.all() {
+		sec, err := c.Logical().Read(mount + "/audit/" + cl.provider)
+		require.NoError(t, err, "audit/%s", cl.provider)
+		require.NotNil(t, sec, "audit/%s", cl.provider)
+		if o, _ := sec.Data["orphans"].([]any); len(o) > 0 {
+			orphans[cl.provider] = len(o)
+			t.Logf("audit/%s orphans: %v", cl.provider, o)
+		}
+		if g, _ := sec.Data["ghosts"].([]any); len(g) > 0 {
+			ghosts[cl.provider] = len(g)
+		}
+	}
+	figures["audit_orphans"], figures["audit_ghosts"] = orphans, ghosts
+	require.Empty(t, orphans, "marked cloud objects held by no lease, WAL entry or index entry")
+}
+
+// tidyAfterTTL waits until every lease the test could have been issued
+// has reached the end of its TTL, then runs tidy/<provider> (dry_run=false,
+// min_age=0, abandon_after=0) on every cloud: the index entries of
+// credentials whose lease Vault never stored are then abandoned, and tidy
+// removes their objects. Only for shortTTL roles, once Vault holds no lease
+// of the mount. It returns how many objects tidy removed.
+func tidyAfterTTL(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger) int {
+	t.Helper()
+	require.Less(t, cs.ttl, longTTL, "tidy is only waited for with short TTLs")
+	if wait := time.Until(l.lastIssued().Add(cs.ttl + 5*time.Second)); wait > 0 {
+		time.Sleep(wait)
+	}
+	removed := 0
+	c := s.Client(t)
+	for _, cl := range cs.all() {
+		sec, err := c.Logical().Write(mount+"/tidy/"+cl.provider, map[string]any{"dry_run": false, "min_age": "0s", "abandon_after": "0s"})
+		require.NoError(t, err, "tidy/%s", cl.provider)
+		r, _ := sec.Data["removed"].([]any)
+		f, _ := sec.Data["failed"].([]any)
+		require.Empty(t, f, "tidy/%s failed removals", cl.provider)
+		removed += len(r)
+	}
+	return removed
 }
 
 // revokeEverything runs `vault lease revoke -prefix <mount>/creds` (the
 // CLI's asynchronous default), waits until Vault holds no lease of the
-// mount and every cloud is back to its fixtures, and checks that no lease
-// is irrevocable. It notes what is left in figures; a failure marks the
+// mount and every cloud is back to its fixtures (with shortTTL roles, after
+// tidying what was never a lease), and checks that no lease is
+// irrevocable. It notes what is left in figures; a failure marks the
 // test failed but lets it go on (the soak still scans for secrets).
 func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, timeout time.Duration, figures map[string]any) time.Duration {
 	t.Helper()
@@ -309,6 +375,7 @@ func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, 
 	res := s.CLI(t, "lease", "revoke", "-prefix", mount+"/creds")
 	require.Equal(t, 0, res.ExitCode, res.Stderr)
 	var last string
+	tidied := false
 	for time.Since(start) < timeout {
 		leases := s.Leases(t, mount+"/creds/")
 		var objs []string
@@ -319,6 +386,12 @@ func revokeEverything(t *testing.T, s *vaulttest.Server, cs *clouds, l *ledger, 
 		}
 		irrevocable := s.IrrevocableLeases(t)
 		figures["objects_left"], figures["leases_left"], figures["irrevocable_leases"] = objs, len(leases), irrevocable
+		if len(leases) == 0 && len(objs) > 0 && cs.ttl < longTTL && !tidied {
+			// What remains was never a lease: tidied once its TTL is over.
+			figures["removed_by_tidy"] = tidyAfterTTL(t, s, cs, l)
+			tidied = true
+			continue
+		}
 		if len(leases) == 0 && len(objs) == 0 {
 			for _, cr := range l.liveOf("") {
 				l.revoked(cr.leaseID)
