@@ -36,6 +36,32 @@ test: vault fmtcheck vet tidycheck ## Everything: unit, driver, emulator and e2e
 test-unit: ## Unit, driver and emulator tests (no Vault server), with -race.
 	$(GO) test $(GOFLAGS_TEST) $(UNIT_PKGS)
 
+# Fuzz targets (package:Name). make test runs each one's seed corpus
+# (testdata/fuzz) as a regression test; make test-reliability fuzzes each
+# for FUZZTIME.
+FUZZ_TARGETS := \
+	./providers/aws/awstest:FuzzQueryAPI \
+	./providers/ncloud/ncloudtest:FuzzGateway \
+	./providers/nomad/nomadtest:FuzzACLAPI \
+	./providers:FuzzRoleFields \
+	./providers:FuzzLeaseInternalData \
+	./providers:FuzzWALRollback \
+	./providers:FuzzNameTemplate
+FUZZTIME    ?= 20s
+# The full reliability run appends its figures here (docs/reliability.md).
+RELIABILITY_RESULTS ?= $(CURDIR)/$(BIN)/reliability-results.jsonl
+
+.PHONY: test-reliability
+test-reliability: vault ## Soak, crash, plugin-kill, failover and secret-hygiene tests at full size, then every fuzz target for FUZZTIME (≤ 20 min on 2 cores).
+	@rm -f $(RELIABILITY_RESULTS)
+	RELIABILITY=full RELIABILITY_RESULTS=$(RELIABILITY_RESULTS) E2E_REQUIRED=1 \
+		$(GO) test $(GOFLAGS_TEST) -timeout 30m ./e2e/reliability/
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $${t%%:*} || exit 1; \
+	done
+	@echo "figures of this run: $(RELIABILITY_RESULTS)"
+
 .PHONY: test-e2e
 test-e2e: vault ## End-to-end tests against the real Vault server only.
 	E2E_REQUIRED=1 $(GO) test $(GOFLAGS_TEST) -timeout 40m ./e2e/...

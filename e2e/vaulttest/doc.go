@@ -3,8 +3,13 @@
 //
 // It finds the vault binary (<repo>/bin/vault, built by `make vault`, or a
 // vault on PATH), builds the plugin binary once per test binary and version,
-// starts Vault on a free loopback port in dev mode or in persistent mode
-// (file storage, initialised and unsealed with one key share, restartable),
+// starts Vault on a free loopback port in dev mode, in persistent mode
+// (file storage, initialised and unsealed with one key share, restartable)
+// or on integrated Raft storage: one node (StartRaft) or a cluster of nodes
+// on loopback ports that join with retry_join (StartCluster). A server can
+// be SIGKILLed with its plugins (Crash) and restarted on its data, its
+// plugin processes found and killed (KillPlugins), a file audit device
+// enabled and a mount's storage read through sys/raw (inspect.go);
 // registers the plugin in the catalog by sha256 and version, mounts, tunes
 // and reloads it, and runs the vault CLI against the server.
 //

@@ -31,10 +31,13 @@ const (
 	Persistent
 )
 
-// String returns "dev" or "persistent".
+// String returns "dev", "persistent" or "raft".
 func (m Mode) String() string {
-	if m == Dev {
+	switch m {
+	case Dev:
 		return "dev"
+	case Raft:
+		return "raft"
 	}
 	return "persistent"
 }
@@ -72,6 +75,9 @@ type Options struct {
 	// StartTimeout bounds each start (listening, unsealed, active); 90s by
 	// default.
 	StartTimeout time.Duration
+	// RawStorageEndpoint (Raft only) enables sys/raw, through which
+	// MountStorage reads a mount's storage entries.
+	RawStorageEndpoint bool
 }
 
 // Server is a running Vault server owned by a test. All its methods take the
@@ -92,6 +98,8 @@ type Server struct {
 	token     string
 	unsealKey string
 	proc      *process
+
+	raft *raftNode // Raft mode only (raft.go)
 }
 
 // StartDev starts `vault server -dev` on a free 127.0.0.1 port and waits
@@ -110,6 +118,20 @@ func StartPersistent(t testing.TB, opts Options) *Server {
 }
 
 func start(t testing.TB, mode Mode, opts Options) *Server {
+	t.Helper()
+	s := newServer(t, mode, opts)
+	s.launch(t)
+	if mode != Dev {
+		s.initialize(t)
+		s.unseal(t)
+	}
+	s.waitActive(t)
+	return s
+}
+
+// newServer prepares a server's directories, log and cleanup without
+// starting it.
+func newServer(t testing.TB, mode Mode, opts Options) *Server {
 	t.Helper()
 	bin := FindVault(t)
 	reapOnce.Do(reapOrphans)
@@ -169,13 +191,6 @@ func start(t testing.TB, mode Mode, opts Options) *Server {
 		}
 		_ = s.log.Close()
 	})
-
-	s.launch(t)
-	if mode == Persistent {
-		s.initialize(t)
-		s.unseal(t)
-	}
-	s.waitActive(t)
 	return s
 }
 
@@ -248,18 +263,19 @@ func (s *Server) Stop(t testing.TB) {
 	s.kill()
 }
 
-// Restart stops a Persistent server and starts it again on the same storage
-// and port, unseals it and waits until it is active. Plugin mounts come back
-// as Vault reloads them.
+// Restart stops a Persistent or Raft server and starts it again on the same
+// storage and port, unseals it and waits until it is active (a node of a
+// Raft cluster: until it serves, as active node or standby). Plugin mounts
+// come back as Vault reloads them.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	if s.mode != Persistent {
-		t.Fatalf("vaulttest: Restart needs a Persistent server; a dev server keeps nothing")
+	if s.mode == Dev {
+		t.Fatalf("vaulttest: Restart needs a Persistent or Raft server; a dev server keeps nothing")
 	}
 	s.kill()
 	s.launch(t)
 	s.unseal(t)
-	s.waitActive(t)
+	s.waitReady(t)
 }
 
 // LogTail returns the last n lines of the server log.
@@ -281,7 +297,8 @@ func (s *Server) launch(t testing.TB) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		s.mu.Lock()
-		if s.port == 0 || attempt > 1 {
+		// A Raft node keeps its ports: its peers know them.
+		if s.port == 0 || (attempt > 1 && s.raft == nil) {
 			s.port = freePort(t)
 		}
 		s.mu.Unlock()
@@ -302,7 +319,7 @@ func (s *Server) launch(t testing.TB) {
 			return
 		}
 		s.kill()
-		if attempt < bindAttempts && strings.Contains(s.log.Since(offset), "address already in use") {
+		if s.raft == nil && attempt < bindAttempts && strings.Contains(s.log.Since(offset), "address already in use") {
 			continue
 		}
 		t.Fatalf("vaulttest: %s server did not come up on %s: %v", s.mode, s.Addr(), err)
@@ -310,6 +327,9 @@ func (s *Server) launch(t testing.TB) {
 }
 
 func (s *Server) args() ([]string, error) {
+	if s.mode == Raft {
+		return s.raftArgs()
+	}
 	addr := "127.0.0.1:" + strconv.Itoa(s.port)
 	cfgPath := filepath.Join(s.dir, "vault.hcl")
 	var cfg strings.Builder

@@ -1,8 +1,9 @@
 // Package emulator holds what every test cloud shares and that is not part
 // of any cloud's protocol: fault injection (latency, an account-wide request
 // rate limit, random throttling, 5xx, dropped connections, failing the next
-// calls of one action), per-action call counts with an in-flight log, and
-// the admin endpoints under /_emulator.
+// calls of one action), holds that stop a chosen call before or after its
+// effect (hold.go), per-action call counts with an in-flight log, and the
+// admin endpoints under /_emulator.
 //
 // Each emulator (awstest, ncloudtest, nomadtest) speaks its own cloud's wire
 // protocol and turns a Fault into that cloud's own error answer; this package
@@ -86,6 +87,7 @@ type Core struct {
 	inFlight    int
 	maxInFlight int
 	rng         *rand.Rand
+	holds       []*Hold // see hold.go
 }
 
 // NewCore returns a Core with no faults and empty counters.
@@ -104,6 +106,7 @@ func (c *Core) resetLocked() {
 	c.inFlight = 0
 	c.maxInFlight = 0
 	c.rng = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))
+	c.releaseHoldsLocked()
 }
 
 // SetFaults replaces the fault settings.
@@ -144,11 +147,17 @@ func (c *Core) Reset() {
 
 // Enter records one request for action, applies latency, and decides its
 // fault. The caller must call the returned done function when the answer
-// has been written (it closes the call's in-flight window).
+// has been written (it closes the call's in-flight window), before the
+// handler returns. A Hold may stop the call in Enter (before its effect)
+// or in done (after it).
 func (c *Core) Enter(action string) (Fault, func()) {
 	c.mu.Lock()
 	f := c.faults
 	fault := c.decideLocked(action)
+	var before *Hold
+	if fault == None {
+		before = c.holdForLocked(action, BeforeEffect)
+	}
 	c.counts[action]++
 	c.inFlight++
 	if c.inFlight > c.maxInFlight {
@@ -164,9 +173,29 @@ func (c *Core) Enter(action string) (Fault, func()) {
 	if f.LatencyMS > 0 {
 		time.Sleep(time.Duration(f.LatencyMS) * time.Millisecond)
 	}
+	if before != nil {
+		if fault = before.wait(); fault != None {
+			c.mu.Lock()
+			if idx >= 0 && idx < len(c.log) {
+				c.log[idx].Fault = fault.String()
+			}
+			c.mu.Unlock()
+		}
+	}
 	var once sync.Once
 	return fault, func() {
 		once.Do(func() {
+			if fault == None {
+				c.mu.Lock()
+				after := c.holdForLocked(action, AfterEffect)
+				c.mu.Unlock()
+				if after != nil {
+					// The handler has acted and written its answer into
+					// net/http's buffer, which is sent only when the
+					// handler returns: the client hears nothing yet.
+					after.wait()
+				}
+			}
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			c.inFlight--
