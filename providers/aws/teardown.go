@@ -143,10 +143,15 @@ func (p *provider) removeAll(ctx context.Context, name string, denied map[string
 		denied[l.kind] = action
 		mu.Unlock()
 	}
+	// The kinds to skip are read before any listing starts: the listings
+	// write denied (under mu) while this loop still runs.
+	var todo []lister
 	for _, l := range p.listers() {
-		if _, ok := denied[l.kind]; ok {
-			continue
+		if _, ok := denied[l.kind]; !ok {
+			todo = append(todo, l)
 		}
+	}
+	for _, l := range todo {
 		wg.Go(func() {
 			steps, err := l.list(ctx, name)
 			switch {
