@@ -38,18 +38,21 @@ type nomadCloud struct {
 // (bin/cloud-emulator's page size), for the truncated-page case;
 // bulkOurs and bulkBuiltin are the accounts of the bulk case, one per
 // engine, so that each has the account's whole rate limit; keep holds the
-// plugin's other live leases during the bulk case.
+// plugin's other live leases during the bulk case; audit is the audit
+// case's account (pages of 1000, behind a switch that denies
+// GetAccountAuthorizationDetails).
 type clouds struct {
 	main, truncated       awsCloud
 	bulkOurs, bulkBuiltin awsCloud
 	keep                  awsCloud
+	audit                 auditCloud
 	nomad                 nomadCloud
 	servers               []*http.Server
 }
 
 // admins are the admin endpoints of every emulator.
 func (c *clouds) admins() []admin {
-	return []admin{c.main.admin, c.truncated.admin, c.bulkOurs.admin, c.bulkBuiltin.admin, c.keep.admin, c.nomad.admin}
+	return []admin{c.main.admin, c.truncated.admin, c.bulkOurs.admin, c.bulkBuiltin.admin, c.keep.admin, c.audit.admin, c.nomad.admin}
 }
 
 // startClouds serves the emulators on 127.0.0.1. pageSize is the most
@@ -70,6 +73,16 @@ func startClouds(pageSize int, m *masker) (*clouds, error) {
 		m.add(sk)
 		*x.dst = awsCloud{url: url, accessKey: ak, secretKey: sk, admin: admin{url: url + emulator.AdminPrefix}}
 	}
+	asrv := awstest.New(awstest.Options{PageSize: auditPageSize})
+	denier := &gaadDenier{next: asrv}
+	aurl, err := c.serve(denier)
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	ak, sk := asrv.RootCredentials()
+	m.add(sk)
+	c.audit = auditCloud{awsCloud: awsCloud{url: aurl, accessKey: ak, secretKey: sk, admin: admin{url: aurl + emulator.AdminPrefix}}, denier: denier}
 	nsrv := nomadtest.New(nomadtest.Options{})
 	url, err := c.serve(nsrv)
 	if err != nil {

@@ -55,6 +55,10 @@ type options struct {
 	prefixRate      float64
 	prefixLatencyMS int
 	builtinCap      time.Duration
+	auditLeases     int
+	auditOrphans    int
+	auditOthers     int
+	auditRate       float64
 	quick           bool
 	out, report     string
 	plot            string
@@ -118,7 +122,11 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.prefixRate, "prefix-rate", 50, "account-wide IAM request rate of the bulk case")
 	fs.IntVar(&o.prefixLatencyMS, "prefix-latency-ms", 20, "latency of every cloud call in the bulk case")
 	fs.DurationVar(&o.builtinCap, "builtin-cap", 8*time.Minute, "longest wait for the builtin engine to empty its account in the bulk case")
-	fs.BoolVar(&o.quick, "quick", false, "a subset in under 2 minutes (1 run, n=5, 50/s only, 100 bulk leases, builtin cap 45s), written to the temp directory")
+	fs.IntVar(&o.auditLeases, "audit-leases", 1000, "live leases of the audit case (0: skip it)")
+	fs.IntVar(&o.auditOrphans, "audit-orphans", 4000, "users with the mount's mark made behind the plugin's back in the audit case")
+	fs.IntVar(&o.auditOthers, "audit-others", 500, "users of another mount, and as many unmarked users, in the audit case")
+	fs.Float64Var(&o.auditRate, "audit-rate", 50, "account-wide IAM request rate while audit reads")
+	fs.BoolVar(&o.quick, "quick", false, "a subset in under 2 minutes (1 run, n=5, 50/s only, 100 bulk leases, builtin cap 45s, audit of 500 marked users without the fallback), written to the temp directory")
 	fs.StringVar(&o.out, "out", "bench/results.json", "machine-readable results")
 	fs.StringVar(&o.report, "report", "docs/benchmarks.md", "human report")
 	fs.StringVar(&o.plot, "plot", "docs/benchmarks-revoke-prefix.svg", "plot of the bulk case")
@@ -132,7 +140,8 @@ func parseFlags(args []string) (options, error) {
 		quick := map[string]func(){
 			"n": func() { o.n = 5 }, "runs": func() { o.runs = 1 }, "rate-limits": func() { rates = "50" },
 			"prefix-leases": func() { o.prefixLeases = 100 }, "keep-leases": func() { o.keepLeases = 0 },
-			"builtin-cap": func() { o.builtinCap = 45 * time.Second }, "timeout": func() { o.timeout = 4 * time.Minute },
+			"builtin-cap":  func() { o.builtinCap = 45 * time.Second },
+			"audit-leases": func() { o.auditLeases = 100 }, "audit-orphans": func() { o.auditOrphans = 400 }, "audit-others": func() { o.auditOthers = 50 }, "timeout": func() { o.timeout = 4 * time.Minute },
 			"out":    func() { o.out = filepath.Join(os.TempDir(), "bench-quick", "results.json") },
 			"report": func() { o.report = filepath.Join(os.TempDir(), "bench-quick", "benchmarks.md") },
 			"plot":   func() { o.plot = filepath.Join(os.TempDir(), "bench-quick", "benchmarks-revoke-prefix.svg") },
@@ -160,6 +169,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("latencies must be >= 0")
 	case o.awsPageSize < 1 || o.awsPageSize > 1000:
 		return o, errors.New("-aws-page-size must be in 1..1000")
+	case o.auditLeases < 0 || o.auditOrphans < 0 || o.auditOthers < 0 || o.auditRate <= 0:
+		return o, errors.New("-audit-leases, -audit-orphans and -audit-others must be >= 0, -audit-rate > 0")
 	case o.prefixLeases < 0 || o.keepLeases < 0 || o.prefixRate <= 0 || o.builtinCap <= 0:
 		return o, errors.New("-prefix-leases and -keep-leases must be >= 0, -prefix-rate and -builtin-cap > 0")
 	}
@@ -279,6 +290,12 @@ func run(ctx context.Context, s *stack, o options) (*results, error) {
 		fmt.Printf("== bulk case: %d leases per engine, revoke -prefix under %g requests/s (builtin capped at %s)\n", o.prefixLeases, o.prefixRate, o.builtinCap)
 		if res.Bulk, err = b.bulkCase(ctx, o); err != nil {
 			return nil, fmt.Errorf("bulk case: %s", s.masker.mask(err.Error()))
+		}
+	}
+	if o.auditLeases > 0 {
+		fmt.Printf("== audit case: %d live leases and %d orphans under %g requests/s\n", o.auditLeases, o.auditOrphans, o.auditRate)
+		if res.Audit, err = b.auditCase(ctx, o); err != nil {
+			return nil, fmt.Errorf("audit case: %s", s.masker.mask(err.Error()))
 		}
 	}
 	res.Environment.LoadAverageEnd = loadAverage()

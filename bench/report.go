@@ -41,6 +41,10 @@ func renderReport(r *results, plotPath string) string {
 		bulkSection(&b, bk)
 	}
 
+	if au := r.Audit; au != nil {
+		w("\n## Audit of a busy account under %g requests/s\n\n", au.RateLimitRPS)
+		auditSection(&b, au)
+	}
 	w("\n## Highlights\n\n")
 	for _, h := range highlights(r) {
 		w("- %s\n", h)

@@ -138,3 +138,28 @@ func ratio(a, b float64) string {
 		return fmt.Sprintf("%.1f× slower", b/a)
 	}
 }
+
+// auditSection writes the audit case's numbers.
+func auditSection(b *strings.Builder, au *auditResult) {
+	fmt.Fprintf(b, "One emulated AWS account held %d IAM users: %d of live leases issued through the plugin, %d with the mount's mark made behind its back (orphans), %d with another mount's mark and %d unmarked (plus the account's root user). "+
+		"`vault read multicloud/audit/aws-audit` read it through Vault under an account-wide limit of %g requests/s (burst %g) and %d ms per call, pages of %d users. "+
+		"The plugin counts a marked user held when a lease's index entry names it.\n\n",
+		au.Users, au.Leases, au.Orphans, au.OtherMount, au.Unmarked, au.RateLimitRPS, max(1, au.RateLimitRPS), au.LatencyMS, au.PageSize)
+	b.WriteString("| inventory | answer after | requests | throttled | scanned | held | orphans | ghosts |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	row := func(name string, r auditRun) {
+		took := fmt.Sprintf("%.1f s", r.DurationS)
+		if !r.OK {
+			took = fmt.Sprintf("failed after %.1f s: %s", r.DurationS, r.Error)
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %d | %d | %d | %d | %d |\n", name, took, r.Requests, r.Throttled, r.Scanned, r.Held, r.Orphans, r.Ghosts)
+	}
+	row("`GetAccountAuthorizationDetails`", au.GAAD)
+	if au.Fallback != nil {
+		row("`ListUsers` + `ListUserTags` (the first denied)", *au.Fallback)
+	}
+	fmt.Fprintf(b, "\nThen, without the limit, `tidy/aws-audit` (`dry_run=false min_age=0s`) removed %d orphans in %.1f s (%d failed), and `vault lease revoke -prefix` the leases: %d users were left beyond those before the case (the other mount's and the unmarked ones must all stay: %d), %d leases, %d irrevocable.\n",
+		au.Removed, au.TidyS, au.TidyFailed, au.UsersLeft, au.OtherMount+au.Unmarked, au.LeasesLeft, au.Irrevocable)
+	if fb := au.Fallback; fb != nil && (!fb.OK || fb.DurationS > 90) {
+		fmt.Fprintf(b, "\nWhere we lose: without `iam:GetAccountAuthorizationDetails` the driver needs one `ListUserTags` per user (%d users here), which at %g requests/s does not finish within Vault's 90 s request timeout; grant it to the plugin's credential ([AWS provider](providers/aws.md)) for accounts of thousands of users.\n", au.Users, au.RateLimitRPS)
+	}
+}

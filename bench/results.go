@@ -70,6 +70,7 @@ type results struct {
 	Nomad   []phaseResult      `json:"nomad"`
 	Cases   []caseResult       `json:"cases"`
 	Bulk    *bulkResult        `json:"bulk,omitempty"`
+	Audit   *auditResult       `json:"audit,omitempty"`
 	// DurationS is how long the whole benchmark took, start-up included.
 	DurationS float64 `json:"duration_s"`
 }

@@ -47,8 +47,8 @@ var (
 // plugin, creates the IAM groups and the Nomad policy in the emulators, and
 // configures the same role on every side. The plugin's AWS instances are
 // aws (main account), aws-p2 (truncated pages), aws-bulk (its bulk
-// account) and aws-keep (its other leases in the bulk case), all with the
-// driver's defaults.
+// account), aws-keep (its other leases in the bulk case) and aws-audit
+// (the audit case), all with the driver's defaults.
 func setup(ctx context.Context, s *stack, c *clouds) error {
 	for _, m := range []struct{ path, typ string }{
 		{"aws-builtin", "aws"}, {"aws-builtin-p2", "aws"}, {"aws-builtin-bulk", "aws"}, {"nomad-builtin", "nomad"}, {"multicloud", pluginName},
@@ -57,7 +57,7 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 			return fmt.Errorf("enable %s (%s): %s", m.path, m.typ, s.masker.mask(err.Error()))
 		}
 	}
-	for _, a := range []awsCloud{c.main, c.truncated, c.bulkOurs, c.bulkBuiltin, c.keep} {
+	for _, a := range []awsCloud{c.main, c.truncated, c.bulkOurs, c.bulkBuiltin, c.keep, c.audit.awsCloud} {
 		if err := a.createGroups(ctx, benchGroups...); err != nil {
 			return err
 		}
@@ -78,6 +78,8 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 	bulk["driver"] = "aws"
 	keep := awsConfig(c.keep)
 	keep["driver"] = "aws"
+	audit := awsConfig(c.audit.awsCloud)
+	audit["driver"] = "aws"
 	writes := []struct {
 		path string
 		data map[string]any
@@ -96,6 +98,8 @@ func setup(ctx context.Context, s *stack, c *clouds) error {
 		{"multicloud/roles/aws-bulk/bench", role},
 		{"multicloud/config/aws-keep", keep},
 		{"multicloud/roles/aws-keep/bench", role},
+		{"multicloud/config/" + auditInstance, audit},
+		{"multicloud/roles/" + auditInstance + "/bench", role},
 		{"nomad-builtin/config/access", map[string]any{"address": c.nomad.url, "token": c.nomad.token}},
 		{"nomad-builtin/role/bench", map[string]any{"policies": []string{benchNomadPolicy}}},
 		{"multicloud/config/nomad", map[string]any{"address": c.nomad.url, "token": c.nomad.token}},

@@ -142,6 +142,24 @@ func targets(res *results, rlErrors int) []targetCheck {
 			irrevocable += bk.Keep.Irrevocable
 		}
 	}
+	if au := res.Audit; au != nil {
+		marked := au.Leases + au.Orphans
+		if !au.GAAD.OK || au.GAAD.Scanned != marked || au.GAAD.Held != au.Leases || au.GAAD.Orphans != au.Orphans || au.GAAD.Ghosts != 0 {
+			errs++ // a wrong audit is an error of the plugin
+		}
+		if au.Removed != au.Orphans || au.TidyFailed != 0 {
+			errs++
+		}
+		left += au.LeasesLeft + max(0, au.UsersLeft-au.OtherMount-au.Unmarked)
+		irrevocable += au.Irrevocable
+		add(fmt.Sprintf("audit of %d users (%d marked, %d live leases) under %g req/s: throttled answers", au.Users, marked, au.Leases, au.RateLimitRPS),
+			float64(au.GAAD.Throttled), 0, "with GetAccountAuthorizationDetails")
+		add(fmt.Sprintf("audit of %d users under %g req/s: seconds (Vault's request timeout is 90)", au.Users, au.RateLimitRPS),
+			au.GAAD.DurationS, 10, "with GetAccountAuthorizationDetails")
+		if au.UsersLeft != au.OtherMount+au.Unmarked {
+			errs++ // tidy or revoke touched (or missed) users it must not
+		}
+	}
 	add("errors (ours, every phase)", float64(errs), 0, "")
 	add("users, tokens and leases left (ours, every phase)", float64(left), 0, "")
 	add("irrevocable leases (ours)", float64(irrevocable), 0, "")

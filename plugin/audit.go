@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -214,23 +216,51 @@ type tidyResult struct {
 	DroppedIndex []string // index entries removed: ghosts and abandoned entries whose objects are gone
 }
 
+// tidyConcurrency is how many orphans tidy removes at once.
+const tidyConcurrency = 16
+
 // tidy removes the orphans older than minAge and drops the ghosts (and the
 // abandoned entries whose objects it removed) from the index. Dry, it only
 // says what it would do.
 func (b *Backend) tidy(ctx context.Context, s logical.Storage, r *auditReport, auditor providers.Auditor, minAge time.Duration, dry bool) *tidyResult {
 	out := &tidyResult{}
 	now := time.Now()
-	removedFrom := map[*liveEntry]int{}
+	var todo []orphan
 	for _, o := range r.Orphans {
 		if o.Object.Created.IsZero() && minAge > 0 || now.Sub(o.Object.Created) < minAge {
 			out.Kept = append(out.Kept, o)
 			continue
 		}
+		todo = append(todo, o)
+	}
+	// Removals run tidyConcurrency at a time (the driver's scheduler
+	// still paces them to the account's rate limit): one at a time, a few
+	// thousand orphans would outlast Vault's request timeout.
+	errs := make([]error, len(todo))
+	if !dry {
+		mark := providers.Mark{Mount: r.Mount, Instance: r.Instance}
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(tidyConcurrency, len(todo)) {
+			wg.Go(func() {
+				for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
+					if err := ctx.Err(); err != nil {
+						errs[i] = fmt.Errorf("not attempted: %w", err)
+						continue
+					}
+					errs[i] = auditor.Remove(ctx, mark, todo[i].Object)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	removedFrom := map[*liveEntry]int{}
+	for i, o := range todo {
+		if err := errs[i]; err != nil {
+			out.Failed = append(out.Failed, fmt.Sprintf("%s %s: %v", o.Object.Kind, o.Object.Name, err))
+			continue
+		}
 		if !dry {
-			if err := auditor.Remove(ctx, providers.Mark{Mount: r.Mount, Instance: r.Instance}, o.Object); err != nil {
-				out.Failed = append(out.Failed, fmt.Sprintf("%s %s: %v", o.Object.Kind, o.Object.Name, err))
-				continue
-			}
 			b.Logger().Info("tidy removed an orphaned cloud object", "provider", r.Instance, "kind", o.Object.Kind, "name", o.Object.Name, "reason", o.Reason)
 		}
 		out.Removed = append(out.Removed, o)

@@ -2,6 +2,8 @@ package plugin_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,4 +174,53 @@ func TestSettingsMountID(t *testing.T) {
 func deleteObject(c *providertest.Cloud, name string) error {
 	c.Hook = nil
 	return c.Delete(name)
+}
+
+// TestTidyRemovesConcurrently: tidy removes orphans 16 at a time, never
+// more, so that thousands of them fit in Vault's request timeout.
+func TestTidyRemovesConcurrently(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	e.OK(logical.ReadOperation, "creds/memory/r", nil) // makes the mount id
+	mount := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	const orphans, want = 40, 16
+	for i := range orphans {
+		e.cloud.AddObject(fmt.Sprintf("orphan-%02d", i), providers.Mark{Mount: mount, Instance: "memory"}, time.Now().Add(-2*time.Hour))
+	}
+	var mu sync.Mutex
+	inFlight, most, started := 0, 0, 0
+	e.cloud.Hook = func(step, principal string) error {
+		if step != "delete-principal" {
+			return nil
+		}
+		mu.Lock()
+		inFlight++
+		started++
+		most = max(most, inFlight)
+		mu.Unlock()
+		// Each removal waits until want are in flight (or every orphan
+		// has started), so a tidy that removes fewer at once shows as a
+		// smaller peak after the timeout instead of a hang.
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			done := inFlight >= want || started >= orphans
+			mu.Unlock()
+			if done {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	}
+	done := e.OK(logical.UpdateOperation, "tidy/memory", map[string]any{"dry_run": false})
+	require.Len(t, orphanNames(t, done.Data, "removed"), orphans)
+	require.Empty(t, done.Data["failed"])
+	require.Equal(t, want, most, "removals in flight at once")
+	audit := e.OK(logical.ReadOperation, "audit/memory", nil)
+	require.Empty(t, audit.Data["orphans"])
+	require.Equal(t, 1, audit.Data["held"])
 }
