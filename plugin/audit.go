@@ -219,6 +219,12 @@ type tidyResult struct {
 // tidyConcurrency is how many orphans tidy removes at once.
 const tidyConcurrency = 16
 
+// tidyMargin is the time left before the request's deadline (Vault's
+// request timeout, 90 s, also bounds the periodic tidy) under which tidy
+// starts no more removals, so that its answer says what it removed and
+// what it left for the next run.
+const tidyMargin = 10 * time.Second
+
 // tidy removes the orphans older than minAge and drops the ghosts (and the
 // abandoned entries whose objects it removed) from the index. Dry, it only
 // says what it would do.
@@ -246,6 +252,10 @@ func (b *Backend) tidy(ctx context.Context, s logical.Storage, r *auditReport, a
 				for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
 					if err := ctx.Err(); err != nil {
 						errs[i] = fmt.Errorf("not attempted: %w", err)
+						continue
+					}
+					if dl, ok := ctx.Deadline(); ok && time.Until(dl) < tidyMargin {
+						errs[i] = errors.New("not attempted: the request's time is almost up; run tidy again")
 						continue
 					}
 					errs[i] = auditor.Remove(ctx, mark, todo[i].Object)

@@ -224,3 +224,40 @@ func TestTidyRemovesConcurrently(t *testing.T) {
 	require.Empty(t, audit.Data["orphans"])
 	require.Equal(t, 1, audit.Data["held"])
 }
+
+// TestTidyStopsBeforeTheDeadline: when the request's time is almost up,
+// tidy starts no more removals and answers with what it removed and what
+// it left for the next run, instead of being cut off by Vault's timeout.
+func TestTidyStopsBeforeTheDeadline(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	mount := e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"].(string)
+	const orphans = 40
+	for i := range orphans {
+		e.cloud.AddObject(fmt.Sprintf("orphan-%02d", i), providers.Mark{Mount: mount, Instance: "memory"}, time.Now().Add(-2*time.Hour))
+	}
+	e.cloud.Hook = func(step, _ string) error {
+		if step == "delete-principal" {
+			time.Sleep(1500 * time.Millisecond)
+		}
+		return nil
+	}
+	// 11 s left: the first 16 removals start with more than the 10 s
+	// margin left, and end with less.
+	ctx, cancel := context.WithTimeout(context.Background(), 11*time.Second)
+	defer cancel()
+	resp, err := e.DoCtx(ctx, logical.UpdateOperation, "tidy/memory", map[string]any{"dry_run": false})
+	require.NoError(t, err)
+	require.False(t, resp.IsError(), "%v", resp.Data)
+	require.Len(t, orphanNames(t, resp.Data, "removed"), 16)
+	failed := resp.Data["failed"].([]string)
+	require.Len(t, failed, orphans-16)
+	for _, f := range failed {
+		require.Contains(t, f, "not attempted: the request's time is almost up")
+	}
+	require.NotEmpty(t, resp.Warnings)
+	e.cloud.Hook = nil
+	audit := e.OK(logical.ReadOperation, "audit/memory", nil)
+	require.Len(t, audit.Data["orphans"], orphans-16, "what was not attempted is still an orphan")
+}

@@ -91,7 +91,14 @@ func (b *Backend) Restart(reg *providers.Registry) {
 // router would see them.
 func (b *Backend) Do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
 	b.T.Helper()
-	return b.B.HandleRequest(context.Background(), &logical.Request{
+	return b.DoCtx(context.Background(), op, path, data)
+}
+
+// DoCtx is Do with the request's context (e.g. the deadline Vault's
+// request timeout sets).
+func (b *Backend) DoCtx(ctx context.Context, op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
+	b.T.Helper()
+	return b.B.HandleRequest(ctx, &logical.Request{
 		Operation:   op,
 		Path:        path,
 		Data:        data,
