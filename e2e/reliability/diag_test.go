@@ -1,20 +1,11 @@
 package reliability
 
 import (
-	"crypto"
-	"encoding/json"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	ncphmac "github.com/NaverCloudPlatform/ncloud-sdk-go-v2/hmac"
-	"github.com/stretchr/testify/require"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/e2e/vaulttest"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/ncloud/ncloudtest"
 )
 
 // logMatching logs the last n lines of the Vault log that contain any of
@@ -52,7 +43,7 @@ func logUnheld(t *testing.T, s *vaulttest.Server, c *cloud, l *ledger) {
 		known[cr.object] = true
 	}
 	log, _ := os.ReadFile(s.LogPath())
-	for _, name := range c.names(t) {
+	for _, name := range c.names() {
 		if known[name] || c.fixtures[name] {
 			continue
 		}
@@ -63,34 +54,4 @@ func logUnheld(t *testing.T, s *vaulttest.Server, c *cloud, l *ledger) {
 			}
 		}
 	}
-}
-
-// ncloudLoginIDs lists the loginIds of every sub account,
-// through the Sub Account API signed with the root key.
-func ncloudLoginIDs(t *testing.T, ts *ncloudtest.TestServer) []string {
-	t.Helper()
-	ak, sk := ts.RootCredentials()
-	uri := "/api/v2/sub-accounts?pageNo=0&pageSize=100"
-	stamp := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	sig, err := ncphmac.NewSigner(sk, crypto.SHA256).Sign(http.MethodGet, uri, ak, stamp)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodGet, ts.URL+uri, nil)
-	require.NoError(t, err)
-	req.Header.Set("x-ncp-apigw-timestamp", stamp)
-	req.Header.Set("x-ncp-iam-access-key", ak)
-	req.Header.Set("x-ncp-apigw-signature-v2", sig)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out struct {
-		SubAccounts []struct {
-			LoginID string `json:"loginId"`
-		} `json:"subAccounts"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	var ids []string
-	for _, sa := range out.SubAccounts {
-		ids = append(ids, sa.LoginID)
-	}
-	return ids
 }

@@ -50,7 +50,7 @@ func TestFailover(t *testing.T) {
 	n := size(3, 8)
 	holds := map[string]*emulator.Hold{}
 	for _, c := range cs.all() {
-		holds[c.provider] = c.core.Hold(emulator.HoldSpec{Action: midCreate[c.provider], Stage: emulator.AfterEffect, Skip: n, Limit: 1, Timeout: 2 * holdWait})
+		holds[c.provider] = c.core.Hold(emulator.HoldSpec{Action: midCreate(c), Stage: emulator.AfterEffect, Skip: n, Limit: 1, Timeout: 2 * holdWait})
 	}
 	// Slow clouds keep many creates in flight when the node dies.
 	cs.setFaults(emulator.Faults{LatencyMS: 300})
@@ -116,9 +116,9 @@ func TestFailover(t *testing.T) {
 		renewed++
 	}
 	revoked := 0
-	for _, prov := range []string{"aws", "ncloud", "nomad"} {
+	for _, prov := range cs.all() {
 		for _, cr := range before {
-			if cr.provider == prov {
+			if cr.provider == prov.provider {
 				require.NoError(t, nc.Sys().RevokeWithOptions(&api.RevokeOptions{LeaseID: cr.leaseID, Sync: true}))
 				l.revoked(cr.leaseID)
 				revoked++
@@ -135,7 +135,7 @@ func TestFailover(t *testing.T) {
 	// leader's rollback manager undoes them.
 	walLeft := len(walEntries(t, next))
 	require.GreaterOrEqual(t, walLeft, len(holds), "the held creates left WAL entries")
-	maps.Copy(figures, map[string]any{"nodes": len(cl.Nodes), "in_flight_at_kill": 3 * 3 * n,
+	maps.Copy(figures, map[string]any{"nodes": len(cl.Nodes), "in_flight_at_kill": len(cl.Nodes) * len(cs.all()) * n,
 		"election_seconds": elected.Seconds(), "issuing_again_seconds": resumed.Seconds(),
 		"renewed_on_new_leader": renewed, "revoked_on_new_leader": revoked, "wal_left_by_old_leader": walLeft})
 	minAge := setMinAge(t, next, 10*time.Second)

@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -39,43 +40,91 @@ func (k killPoint) String() string {
 	return s
 }
 
-// killPoints cover every step of each create and revoke: an iam_user
+// extraKillPoints are, per cloud, the points inside its create and revoke
+// beyond those every cloud gets (killPoints): the calls between the
+// create of the object and the answer, and before its delete. An iam_user
 // create is CreateUser, then two AttachUserPolicy, PutUserPolicy,
 // AddUserToGroup and CreateAccessKey at once; its revoke removes exactly
 // those, then DeleteUser. A sub_account create lists the policies,
 // creates the sub account, attaches the policies, creates the key; its
 // revoke is one cascading DeleteSubAccount. A Nomad token is one
-// TokenCreate, revoked by one TokenDelete.
-var killPoints = []killPoint{
-	{provider: "aws", phase: phaseIssue, action: "CreateUser", stage: emulator.BeforeEffect},
-	{provider: "aws", phase: phaseIssue, action: "CreateUser", stage: emulator.AfterEffect, short: true},
-	{provider: "aws", phase: phaseIssue, action: "AttachUserPolicy", stage: emulator.BeforeEffect},
-	{provider: "aws", phase: phaseIssue, action: "AttachUserPolicy", stage: emulator.AfterEffect, skip: 1},
-	{provider: "aws", phase: phaseIssue, action: "PutUserPolicy", stage: emulator.AfterEffect},
-	{provider: "aws", phase: phaseIssue, action: "AddUserToGroup", stage: emulator.AfterEffect},
-	{provider: "aws", phase: phaseIssue, action: "CreateAccessKey", stage: emulator.BeforeEffect},
-	{provider: "aws", phase: phaseIssue, action: "CreateAccessKey", stage: emulator.AfterEffect, short: true},
-	{provider: "aws", phase: phaseRevoke, action: "DeleteAccessKey", stage: emulator.AfterEffect, short: true},
-	{provider: "aws", phase: phaseRevoke, action: "DetachUserPolicy", stage: emulator.AfterEffect, skip: 1},
-	{provider: "aws", phase: phaseRevoke, action: "DeleteUser", stage: emulator.BeforeEffect},
-	{provider: "ncloud", phase: phaseIssue, action: "ListPolicies", stage: emulator.AfterEffect},
-	{provider: "ncloud", phase: phaseIssue, action: "CreateSubAccount", stage: emulator.BeforeEffect},
-	{provider: "ncloud", phase: phaseIssue, action: "CreateSubAccount", stage: emulator.AfterEffect, short: true},
-	{provider: "ncloud", phase: phaseIssue, action: "AddSubAccountPolicies", stage: emulator.AfterEffect},
-	{provider: "ncloud", phase: phaseIssue, action: "CreateAccessKey", stage: emulator.BeforeEffect},
-	{provider: "ncloud", phase: phaseIssue, action: "CreateAccessKey", stage: emulator.AfterEffect},
-	{provider: "ncloud", phase: phaseRevoke, action: "DeleteSubAccount", stage: emulator.AfterEffect},
-	{provider: "nomad", phase: phaseIssue, action: "TokenCreate", stage: emulator.BeforeEffect},
-	{provider: "nomad", phase: phaseIssue, action: "TokenCreate", stage: emulator.AfterEffect, short: true},
-	{provider: "nomad", phase: phaseRevoke, action: "TokenDelete", stage: emulator.AfterEffect},
+// TokenCreate, revoked by one TokenDelete: it needs no extra point. A
+// cloud not named here gets the points every cloud gets.
+var extraKillPoints = map[string][]killPoint{
+	"aws": {
+		{phase: phaseIssue, action: "AttachUserPolicy", stage: emulator.BeforeEffect},
+		{phase: phaseIssue, action: "AttachUserPolicy", stage: emulator.AfterEffect, skip: 1},
+		{phase: phaseIssue, action: "PutUserPolicy", stage: emulator.AfterEffect},
+		{phase: phaseIssue, action: "AddUserToGroup", stage: emulator.AfterEffect},
+		{phase: phaseIssue, action: "CreateAccessKey", stage: emulator.BeforeEffect},
+		{phase: phaseIssue, action: "CreateAccessKey", stage: emulator.AfterEffect, short: true},
+		{phase: phaseRevoke, action: "DeleteAccessKey", stage: emulator.AfterEffect, short: true},
+		{phase: phaseRevoke, action: "DetachUserPolicy", stage: emulator.AfterEffect, skip: 1},
+		{phase: phaseRevoke, action: "DeleteUser", stage: emulator.BeforeEffect},
+	},
+	"ncloud": {
+		{phase: phaseIssue, action: "ListPolicies", stage: emulator.AfterEffect},
+		{phase: phaseIssue, action: "AddSubAccountPolicies", stage: emulator.AfterEffect},
+		{phase: phaseIssue, action: "CreateAccessKey", stage: emulator.BeforeEffect},
+		{phase: phaseIssue, action: "CreateAccessKey", stage: emulator.AfterEffect},
+	},
 }
 
-// rollbackPoints hold the deletes of Vault's rollback manager, in the full
-// run: Vault dies while it undoes the creates the kills above left.
-var rollbackPoints = []killPoint{
-	{provider: "aws", phase: "rollback", action: "DeleteUser", stage: emulator.AfterEffect},
-	{provider: "ncloud", phase: "rollback", action: "DeleteSubAccount", stage: emulator.AfterEffect},
-	{provider: "nomad", phase: "rollback", action: "TokenDelete", stage: emulator.AfterEffect},
+// killPoints are the points of every cloud: before and after its
+// emulator's create action (Inventory.CreateAction; the latter in the
+// short run too), its extraKillPoints, and after its delete action while
+// Vault revokes.
+func (cs *clouds) killPoints() []killPoint {
+	var out []killPoint
+	for _, c := range cs.all() {
+		create := c.inst.CreateAction()
+		out = append(out,
+			killPoint{provider: c.provider, phase: phaseIssue, action: create, stage: emulator.BeforeEffect},
+			killPoint{provider: c.provider, phase: phaseIssue, action: create, stage: emulator.AfterEffect, short: true})
+		for _, kp := range extraKillPoints[c.provider] {
+			kp.provider = c.provider
+			out = append(out, kp)
+		}
+		out = append(out, killPoint{provider: c.provider, phase: phaseRevoke, action: c.inst.DeleteAction(), stage: emulator.AfterEffect})
+	}
+	return out
+}
+
+// rollbackPoints hold the delete of each cloud (Inventory.DeleteAction)
+// as Vault's rollback manager calls it, in the full run: Vault dies while
+// it undoes the creates the kills above left.
+func (cs *clouds) rollbackPoints() []killPoint {
+	var out []killPoint
+	for _, c := range cs.all() {
+		out = append(out, killPoint{provider: c.provider, phase: "rollback", action: c.inst.DeleteAction(), stage: emulator.AfterEffect})
+	}
+	return out
+}
+
+// TestKillPointsCoverEveryCloud: every cloud of cmd/clouds, listed in
+// extraKillPoints or not, is killed before and after its create (after it
+// in the short run too) and after its delete, during a revoke and a
+// rollback; extraKillPoints names only clouds of cmd/clouds, and the full
+// run kills at 20 points or more.
+func TestKillPointsCoverEveryCloud(t *testing.T) {
+	cs := startClouds(t, longTTL)
+	points := cs.killPoints()
+	for prov := range extraKillPoints {
+		require.True(t, slices.ContainsFunc(cs.all(), func(c *cloud) bool { return c.provider == prov }),
+			"extraKillPoints names %s, a cloud of cmd/clouds", prov)
+	}
+	for _, c := range cs.all() {
+		create, del := c.inst.CreateAction(), c.inst.DeleteAction()
+		for _, want := range []killPoint{
+			{provider: c.provider, phase: phaseIssue, action: create, stage: emulator.BeforeEffect},
+			{provider: c.provider, phase: phaseIssue, action: create, stage: emulator.AfterEffect, short: true},
+			{provider: c.provider, phase: phaseRevoke, action: del, stage: emulator.AfterEffect},
+		} {
+			require.Contains(t, points, want, "%s", want)
+		}
+		require.Contains(t, cs.rollbackPoints(), killPoint{provider: c.provider, phase: "rollback", action: del, stage: emulator.AfterEffect})
+	}
+	require.GreaterOrEqual(t, len(points), 20, "the full run kills at 20 points or more")
 }
 
 const (
@@ -86,7 +135,7 @@ const (
 	perProviderPerCycle = 2
 )
 
-// killEnv is Vault on Raft with the plugin and the three clouds.
+// killEnv is Vault on Raft with the plugin and every cloud.
 type killEnv struct {
 	s  *vaulttest.Server
 	cs *clouds
@@ -94,8 +143,8 @@ type killEnv struct {
 }
 
 // TestVaultKilledMidIssuance (item 2): Vault on integrated Raft storage is
-// SIGKILLed (with its plugin) at every point of killPoints while AWS,
-// Ncloud and Nomad credentials are issued concurrently, or while leases
+// SIGKILLed (with its plugin) at every point of killPoints while
+// credentials of every cloud are issued concurrently, or while leases
 // are being revoked, then restarted and unsealed. After each restart every
 // lease issued before is renewed. At the end the WAL rollback minimum age
 // is lowered and Vault's rollback manager must undo every unfinished
@@ -110,10 +159,21 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 	mountPlugin(t, s, p, cs)
 	e := &killEnv{s: s, cs: cs, l: newLedger()}
 
+	var points []killPoint
+	revokes := map[string]int{}
+	for _, kp := range cs.killPoints() {
+		if full() || kp.short {
+			points = append(points, kp)
+			if kp.phase == phaseRevoke {
+				revokes[kp.provider]++
+			}
+		}
+	}
+
 	// Leases to revoke at the revoke points, issued before any kill.
 	c := noRetryClient(t, s)
 	for _, cl := range cs.all() {
-		for range 3 * perProviderPerCycle {
+		for range max(3, revokes[cl.provider]) * perProviderPerCycle {
 			cr, err := issue(c, cl)
 			require.NoError(t, err)
 			e.l.add(cr)
@@ -123,10 +183,7 @@ func TestVaultKilledMidIssuance(t *testing.T) {
 	kills, renewed := 0, 0
 	var restarts []time.Duration
 	var hit []string
-	for _, kp := range killPoints {
-		if !full() && !kp.short {
-			continue
-		}
+	for _, kp := range points {
 		took := e.killAt(t, kp)
 		restarts = append(restarts, took)
 		kills++
@@ -226,7 +283,7 @@ func (e *killEnv) killAt(t *testing.T, kp killPoint) time.Duration {
 func (e *killEnv) killDuringRollback(t *testing.T, minAge time.Duration) []string {
 	t.Helper()
 	var hit []string
-	left := append([]killPoint(nil), rollbackPoints...)
+	left := e.cs.rollbackPoints()
 	for len(left) > 0 && len(walEntries(t, e.s)) > 0 {
 		holds := map[*emulator.Hold]killPoint{}
 		for _, kp := range left {

@@ -23,19 +23,19 @@ type cred struct {
 	issued   time.Time
 }
 
-// issue reads creds/<provider>/ci once.
+// issue reads creds/<provider>/<role> once.
 func issue(c *api.Client, cl *cloud) (cred, error) {
-	sec, err := c.Logical().Read(mount + "/creds/" + cl.provider + "/" + role)
+	sec, err := c.Logical().Read(mount + "/creds/" + cl.provider + "/" + cl.role)
 	if err != nil {
 		return cred{}, err
 	}
 	if sec == nil || sec.LeaseID == "" {
-		return cred{}, fmt.Errorf("creds/%s/%s answered no lease", cl.provider, role)
+		return cred{}, fmt.Errorf("creds/%s/%s answered no lease", cl.provider, cl.role)
 	}
 	out := cred{provider: cl.provider, leaseID: sec.LeaseID, issued: time.Now(),
 		object: fmt.Sprint(sec.Data[cl.objectField]), secret: fmt.Sprint(sec.Data[cl.secretField])}
 	if out.object == "" || out.secret == "" {
-		return cred{}, fmt.Errorf("creds/%s/%s answered no %s or %s", cl.provider, role, cl.objectField, cl.secretField)
+		return cred{}, fmt.Errorf("creds/%s/%s answered no %s or %s", cl.provider, cl.role, cl.objectField, cl.secretField)
 	}
 	return out, nil
 }

@@ -15,10 +15,11 @@ import (
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 )
 
-// midCreate is, per provider, a call held after its effect so that a kill
-// lands in the middle of a create: the user exists without its key, the
-// sub account without its policies, the token without its lease.
-var midCreate = map[string]string{"aws": "CreateUser", "ncloud": "CreateSubAccount", "nomad": "TokenCreate"}
+// midCreate is, per cloud, the call held after its effect so that a kill
+// lands in the middle of a create: its emulator's create action (e.g. the
+// IAM user exists without its key, the sub account without its policies,
+// the token without its lease).
+func midCreate(c *cloud) string { return c.inst.CreateAction() }
 
 // attempt is one issuance of the background load.
 type attempt struct {
@@ -46,7 +47,7 @@ func startLoad(c *api.Client, cs *clouds, l *ledger, workers int, pause time.Dur
 				default:
 				}
 				a := attempt{start: time.Now()}
-				cr, err := issue(c, cs.all()[i%3])
+				cr, err := issue(c, cs.all()[i%len(cs.all())])
 				a.end, a.err = time.Now(), err
 				if err == nil {
 					l.add(cr)
@@ -114,9 +115,9 @@ func outside(attempts []attempt, windows []window) []attempt {
 	return out
 }
 
-// TestPluginProcessKilled (item 3): while six workers issue AWS, Ncloud
-// and Nomad credentials without pause, the plugin process is SIGKILLed in
-// the middle of a create of each provider in turn. Vault starts the
+// TestPluginProcessKilled (item 3): while six workers issue credentials of
+// every cloud without pause, the plugin process is SIGKILLed in the middle
+// of a create of each provider in turn. Vault starts the
 // plugin again; issuance goes on (a success after each kill, a new
 // process), leases issued before the kill revoke, and failures happen only
 // around the kills. At the end the rollback manager undoes the cut
@@ -124,10 +125,11 @@ func outside(attempts []attempt, windows []window) []attempt {
 func TestPluginProcessKilled(t *testing.T) {
 	t.Parallel()
 	figures := newFigures(t)
-	kills := size(3, 9)
 	p := vaulttest.BuildPlugin(t, pluginVersion)
 	s := vaulttest.StartRaft(t, vaulttest.Options{Plugins: []*vaulttest.Plugin{p}, LogLevel: "debug", RawStorageEndpoint: true})
 	cs := startClouds(t, shortTTL)
+	// One kill mid create of each cloud in turn (three each in the full run).
+	kills := size(1, 3) * len(cs.all())
 	mountPlugin(t, s, p, cs)
 	l := newLedger()
 	c := noRetryClient(t, s)
@@ -137,9 +139,9 @@ func TestPluginProcessKilled(t *testing.T) {
 	var recoveries []float64
 	revokedAfterKill := 0
 	for i := range kills {
-		cl := cs.all()[i%3]
+		cl := cs.all()[i%len(cs.all())]
 		armed := time.Now()
-		h := cl.core.Hold(emulator.HoldSpec{Action: midCreate[cl.provider], Stage: emulator.AfterEffect, Timeout: 2 * holdWait})
+		h := cl.core.Hold(emulator.HoldSpec{Action: midCreate(cl), Stage: emulator.AfterEffect, Timeout: 2 * holdWait})
 		ctx, cancel := context.WithTimeout(context.Background(), holdWait)
 		require.NoError(t, h.Wait(ctx, 1), "kill %d: no %s create reached the hold", i, cl.provider)
 		cancel()
@@ -162,9 +164,9 @@ func TestPluginProcessKilled(t *testing.T) {
 
 		// Revocation goes on: one lease of each provider issued before the
 		// kill revokes (synchronously, so an error would show).
-		for _, prov := range []string{"aws", "ncloud", "nomad"} {
+		for _, prov := range cs.all() {
 			for _, cr := range before {
-				if cr.provider == prov {
+				if cr.provider == prov.provider {
 					require.NoError(t, s.Client(t).Sys().RevokeWithOptions(&api.RevokeOptions{LeaseID: cr.leaseID, Sync: true}), "revoke %s", cr.leaseID)
 					l.revoked(cr.leaseID)
 					revokedAfterKill++

@@ -1,33 +1,28 @@
 package reliability
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	nomadapi "github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
 
+	mcclouds "github.com/multicloud-vault/vault-plugin-secrets-multicloud/cmd/clouds"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/e2e/vaulttest"
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/ncloud/ncloudtest"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/nomad/nomadtest"
 )
 
 const (
 	mount         = "multicloud"
 	pluginVersion = "v0.1.0"
-	role          = "ci"
 
 	// envDefaultMinAge lets the tests run against a plugin without the
 	// <mount>/settings path (before the operator setting lands): they then
@@ -45,42 +40,46 @@ const (
 // emulator and the role the tests issue from.
 type cloud struct {
 	provider string
-	core     *emulator.Core
-	state    func() map[string]int
-	// objects is the state key that counts one object per credential
-	// (users, sub_accounts, tokens); base is its count before the test.
-	objects string
-	base    int
+	// role is the role the tests issue from: the emulator's first
+	// Revocable role, with the test's TTLs.
+	role string
+	// inst is the emulator; its Inventory names the object each
+	// credential lives in.
+	inst emulator.Instance
+	core *emulator.Core
+	// base is the count of the objects of inst.ObjectKind() before the
+	// test; fixtures are their names.
+	base     int
+	fixtures map[string]bool
 	// secretField and objectField name the issued secret and the object
 	// it lives in, in the creds response.
 	secretField, objectField string
-	exists                   func(object string) bool
-	// names lists the cloud's objects of the kind objects counts, by the
-	// name the creds response gives (objectField), for diagnostics;
-	// fixtures holds those that existed before the test.
-	names    func(t *testing.T) []string
-	fixtures map[string]bool
-	// roots are the root secrets the provider is configured with.
+	// roots are the root secrets the provider is configured with: the
+	// values of the driver's secret config fields.
 	roots []string
 	// config and roleData are written to config/<provider> and
-	// roles/<provider>/ci.
+	// roles/<provider>/<role>.
 	config, roleData map[string]any
 }
 
 // extra is how many per-credential objects exist beyond the fixtures.
-func (c *cloud) extra() int { return c.state()[c.objects] - c.base }
+func (c *cloud) extra() int { return c.inst.State()[c.inst.ObjectKind()] - c.base }
 
-// clouds are the three emulated clouds of one test.
+// exists reports whether the object named name is live.
+func (c *cloud) exists(name string) bool { return c.inst.HasObject(name) }
+
+// names lists the cloud's per-credential objects, fixtures included, by
+// the name the creds response gives (objectField), for diagnostics.
+func (c *cloud) names() []string { return c.inst.ObjectNames() }
+
+// clouds are every emulated cloud (cmd/clouds) of one test.
 type clouds struct {
-	aws, ncloud, nomad *cloud
+	list []*cloud
 	// ttl is the roles' lease TTL.
-	ttl      time.Duration
-	awsTS    *awstest.TestServer
-	ncloudTS *ncloudtest.TestServer
-	nomadTS  *nomadtest.TestServer
+	ttl time.Duration
 }
 
-func (cs *clouds) all() []*cloud { return []*cloud{cs.aws, cs.ncloud, cs.nomad} }
+func (cs *clouds) all() []*cloud { return cs.list }
 
 func (cs *clouds) byName(provider string) *cloud {
 	for _, c := range cs.all() {
@@ -91,81 +90,47 @@ func (cs *clouds) byName(provider string) *cloud {
 	panic("no cloud " + provider)
 }
 
-// startClouds starts the three emulators with the fixtures the roles need:
-// an IAM group, two Ncloud policies (seeded), a Nomad policy; the roles'
-// ttl is ttl. Holds still armed when the test ends are released before the
+// startClouds starts the emulator of every cloud of cmd/clouds, with the
+// fixtures its roles need, on 127.0.0.1; each cloud's role is its
+// emulator's first Revocable role with ttl as its TTL and a max_ttl of
+// 24h. Holds still armed when the test ends are released before the
 // servers close.
 func startClouds(t *testing.T, ttl time.Duration) *clouds {
 	t.Helper()
-	cs := &clouds{
-		ttl:      ttl,
-		awsTS:    awstest.Start(t, awstest.Options{}),
-		ncloudTS: ncloudtest.Start(t, ncloudtest.Options{}),
-		nomadTS:  nomadtest.Start(t, nomadtest.Options{}),
-	}
-	ak, sk := cs.awsTS.RootCredentials()
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(cs.awsTS.URL),
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")})
-	_, err := iamc.CreateGroup(context.Background(), &iam.CreateGroupInput{GroupName: aws.String("ci-group")})
-	require.NoError(t, err)
-	cs.aws = &cloud{
-		provider: "aws", core: cs.awsTS.Core(), state: cs.awsTS.State, objects: "users",
-		secretField: "secret_key", objectField: "user_name",
-		exists: func(name string) bool { _, ok := cs.awsTS.User(name); return ok },
-		names:  func(*testing.T) []string { return cs.awsTS.UserNames() },
-		roots:  []string{sk},
-		config: map[string]any{"access_key": ak, "secret_key": sk, "region": "us-east-1",
-			"iam_endpoint": cs.awsTS.URL, "sts_endpoint": cs.awsTS.URL},
-		roleData: map[string]any{"credential_type": "iam_user",
-			"policy_arns":     "arn:aws:iam::aws:policy/ReadOnlyAccess,arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
-			"policy_document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}`,
-			"iam_groups":      "ci-group", "ttl": ttl.String(), "max_ttl": "24h"},
-	}
-
-	nak, nsk := cs.ncloudTS.RootCredentials()
-	cs.ncloud = &cloud{
-		provider: "ncloud", core: cs.ncloudTS.Core(), state: cs.ncloudTS.State, objects: "sub_accounts",
-		secretField: "secret_key", objectField: "login_id",
-		exists: func(login string) bool { _, ok := cs.ncloudTS.SubAccount(login); return ok },
-		names:  func(t *testing.T) []string { return ncloudLoginIDs(t, cs.ncloudTS) },
-		roots:  []string{nsk},
-		config: map[string]any{"access_key": nak, "secret_key": nsk,
-			"sts_endpoint": cs.ncloudTS.URL, "subaccount_endpoint": cs.ncloudTS.URL},
-		roleData: map[string]any{"credential_type": "sub_account",
-			"policies": "NCP_INFRA_MANAGER,NCP_VPC_MANAGER", "ttl": ttl.String(), "max_ttl": "24h"},
-	}
-
-	root := cs.nomadTS.RootToken()
-	nc, err := nomadapi.NewClient(&nomadapi.Config{Address: cs.nomadTS.URL, SecretID: root})
-	require.NoError(t, err)
-	_, err = nc.ACLPolicies().Upsert(&nomadapi.ACLPolicy{Name: "readonly", Rules: `namespace "default" { policy = "read" }`}, nil)
-	require.NoError(t, err)
-	cs.nomad = &cloud{
-		provider: "nomad", core: cs.nomadTS.Core(), state: cs.nomadTS.State, objects: "tokens",
-		secretField: "secret_id", objectField: "accessor_id",
-		exists: func(accessor string) bool { _, ok := cs.nomadTS.Token(accessor); return ok },
-		names: func(t *testing.T) []string {
-			list, _, err := nc.ACLTokens().List(nil)
-			require.NoError(t, err)
-			var out []string
-			for _, tok := range list {
-				out = append(out, tok.AccessorID)
+	cs := &clouds{ttl: ttl}
+	reg := mcclouds.Registry()
+	for _, c := range mcclouds.All() {
+		inst, err := c.New(nil)
+		require.NoError(t, err, "%s emulator", c.Name())
+		srv := httptest.NewServer(inst)
+		t.Cleanup(srv.Close)
+		i := slices.IndexFunc(inst.Roles(), func(r emulator.Role) bool { return r.Revocable })
+		require.GreaterOrEqual(t, i, 0, "%s: a role whose credentials revoke deletes", c.Name())
+		r := inst.Roles()[i]
+		roleData := maps.Clone(r.Fields)
+		roleData["ttl"], roleData["max_ttl"] = ttl.String(), "24h"
+		cl := &cloud{provider: c.Name(), role: r.Name, inst: inst, core: inst.Core(),
+			config: inst.Config(srv.URL), roleData: roleData}
+		cl.objectField, cl.secretField = inst.CredFields()
+		d, ok := reg.Driver(c.Name())
+		require.True(t, ok, "%s driver", c.Name())
+		for _, f := range d.Info().ConfigFields {
+			if v, _ := cl.config[f.Name].(string); f.Secret && v != "" {
+				cl.roots = append(cl.roots, v)
 			}
-			return out
-		},
-		roots:    []string{root},
-		config:   map[string]any{"address": cs.nomadTS.URL, "token": root},
-		roleData: map[string]any{"policies": "readonly", "ttl": ttl.String(), "max_ttl": "24h"},
-	}
-	for _, c := range cs.all() {
-		c.base = c.state()[c.objects]
-		c.fixtures = map[string]bool{}
-		for _, n := range c.names(t) {
-			c.fixtures[n] = true
 		}
-		core := c.core
+		require.NotEmpty(t, cl.roots, "%s: the root secrets of its config", c.Name())
+		cl.base = inst.State()[inst.ObjectKind()]
+		cl.fixtures = map[string]bool{}
+		for _, n := range cl.names() {
+			cl.fixtures[n] = true
+		}
+		require.Len(t, cl.fixtures, cl.base, "%s: the fixtures' names are what State counts", c.Name())
+		core := cl.core
 		t.Cleanup(func() { core.ReleaseHolds(emulator.None) })
+		cs.list = append(cs.list, cl)
 	}
+	require.NotEmpty(t, cs.list)
 	return cs
 }
 
@@ -186,8 +151,8 @@ func mountPlugin(t *testing.T, s *vaulttest.Server, p *vaulttest.Plugin, cs *clo
 	for _, cl := range cs.all() {
 		_, err := c.Logical().Write(mount+"/config/"+cl.provider, cl.config)
 		require.NoError(t, err, "config/%s", cl.provider)
-		_, err = c.Logical().Write(mount+"/roles/"+cl.provider+"/"+role, cl.roleData)
-		require.NoError(t, err, "roles/%s/%s", cl.provider, role)
+		_, err = c.Logical().Write(mount+"/roles/"+cl.provider+"/"+cl.role, cl.roleData)
+		require.NoError(t, err, "roles/%s/%s", cl.provider, cl.role)
 	}
 }
 

@@ -40,6 +40,36 @@ type Instance interface {
 	// the soak and the benchmark write and issue; the emulator holds what
 	// they name.
 	Roles() []Role
+	// Inventory tells what a credential of a Revocable role lives in.
+	Inventory
+}
+
+// Inventory describes the one cloud object each credential of the
+// emulator's Revocable roles lives in (an IAM user, a sub account, an ACL
+// token), so that the tests that look for leftovers — the reliability
+// tests — count, list and hold these objects without naming the cloud.
+type Inventory interface {
+	// ObjectKind is the key of State that counts those objects, one per
+	// credential (fixtures included), e.g. "users".
+	ObjectKind() string
+	// ObjectNames are the names of every live object of that kind,
+	// fixtures included, as the object field of CredFields gives them.
+	ObjectNames() []string
+	// HasObject reports whether the object named name is live.
+	HasObject(name string) bool
+	// CredFields name the fields of a Revocable role's creds response
+	// that give the object's name and the issued secret.
+	CredFields() (object, secret string)
+	// CreateAction and DeleteAction are the actions (as Core's holds and
+	// call counts name them) that create and delete one such object: a
+	// create is cut in the middle after CreateAction took effect, and a
+	// revoke or a rollback is done with DeleteAction.
+	CreateAction() string
+	DeleteAction() string
+	// ObjectLimit is the most such objects one account may hold, as the
+	// cloud documents it and the emulator enforces it; 0 when no test
+	// reaches a limit (thousands of objects or more).
+	ObjectLimit() int
 }
 
 // Role is one role a program may write and issue.

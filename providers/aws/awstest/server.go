@@ -70,6 +70,10 @@ type Options struct {
 	// answering 403 AccessDenied otherwise (see authz.go). Off by default:
 	// every authenticated caller may then call every action.
 	EnforcePolicies bool
+	// Groups are IAM groups (path "/") of the primary account made with
+	// its fixtures, and made again by Reset, for roles that name
+	// iam_groups.
+	Groups []string
 }
 
 // maxBody bounds a request body (a policy document is at most 131072

@@ -189,7 +189,8 @@ const allowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","
 
 // seedLocked (re)creates every account with its fixtures: the AWS
 // managed policies and the root user (RootUserName) with
-// AdministratorAccess and the account's root access key.
+// AdministratorAccess and the account's root access key, and the primary
+// account's Options.Groups.
 func (s *Server) seedLocked() {
 	s.accounts = map[string]*world{}
 	for _, id := range s.accountOrder {
@@ -197,6 +198,10 @@ func (s *Server) seedLocked() {
 		s.accounts[id] = seedWorld(id, root.accessKey, root.secretKey)
 	}
 	s.w = s.accounts[s.opts.AccountID]
+	for _, name := range s.opts.Groups {
+		s.w.groups[lower(name)] = &group{name: name, path: "/", id: newID("AGPA", 17), created: time.Now(),
+			arn: "arn:aws:iam::" + s.w.account + ":group/" + name}
+	}
 }
 
 // seedWorld returns a new account with its fixtures.

@@ -101,6 +101,19 @@ func (a *Account) SubAccount(name string) (SubAccount, bool) {
 	return a.st.snapshot(name)
 }
 
+// loginIDs returns the loginIds of the account's sub accounts, root sub
+// account included, in creation order.
+func (a *Account) loginIDs() []string {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	subs := a.st.sortedSubs()
+	out := make([]string, 0, len(subs))
+	for _, sa := range subs {
+		out = append(out, sa.loginID)
+	}
+	return out
+}
+
 // SetKeyActive activates or deactivates an access key of this account,
 // as changeAccessKeyStatus does (see Server.SetKeyActive).
 func (a *Account) SetKeyActive(accessKey string, active bool) error {

@@ -69,10 +69,38 @@ func (s *Server) Config(url string) map[string]any {
 	return map[string]any{"access_key": ak, "secret_key": sk, "sts_endpoint": url, "subaccount_endpoint": url}
 }
 
-// Roles are the roles the demo, the e2e tests and the benchmark issue.
+// Roles are the roles the demo, the e2e tests, the reliability tests and
+// the benchmark issue; the policies "sub" names are fixtures of every
+// account.
 func (s *Server) Roles() []emulator.Role {
 	return []emulator.Role{
 		{Name: "ci", Title: "an STS key (expires by itself)", Fields: map[string]any{"credential_type": "sts", "ttl": "15m", "max_ttl": "1h"}},
-		{Name: "sub", Title: "a sub account with a policy and an access key", Fields: map[string]any{"credential_type": "sub_account", "policies": "NCP_INFRA_MANAGER", "ttl": "10m", "max_ttl": "1h"}, Revocable: true},
+		{Name: "sub", Title: "a sub account with two policies and an access key", Fields: map[string]any{"credential_type": "sub_account", "policies": "NCP_INFRA_MANAGER,NCP_VPC_MANAGER", "ttl": "10m", "max_ttl": "1h"}, Revocable: true},
 	}
 }
+
+// ObjectKind is "sub_accounts": a sub_account credential lives in one sub
+// account.
+func (s *Server) ObjectKind() string { return "sub_accounts" }
+
+// ObjectNames are the loginIds of the primary account's sub accounts, the
+// root sub account included.
+func (s *Server) ObjectNames() []string { return s.primary().loginIDs() }
+
+// HasObject reports whether the primary account has a sub account whose
+// loginId (or, failing that, name) is name.
+func (s *Server) HasObject(name string) bool { _, ok := s.SubAccount(name); return ok }
+
+// CredFields are login_id and secret_key.
+func (s *Server) CredFields() (object, secret string) { return "login_id", "secret_key" }
+
+// CreateAction is CreateSubAccount.
+func (s *Server) CreateAction() string { return "CreateSubAccount" }
+
+// DeleteAction is DeleteSubAccount (which deletes the sub account's keys
+// with it).
+func (s *Server) DeleteAction() string { return "DeleteSubAccount" }
+
+// ObjectLimit is the documented 500 sub accounts of an account (see
+// maxSubAccounts), which CreateSubAccount enforces.
+func (s *Server) ObjectLimit() int { return maxSubAccounts }

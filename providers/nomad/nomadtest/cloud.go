@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"time"
 
@@ -78,7 +79,8 @@ func (s *Server) Config(url string) map[string]any {
 	return map[string]any{"address": url, "token": s.RootToken()}
 }
 
-// Roles are the roles the demo, the e2e tests and the benchmark issue.
+// Roles are the roles the demo, the e2e tests, the reliability tests and
+// the benchmark issue.
 func (s *Server) Roles() []emulator.Role {
 	return []emulator.Role{{
 		Name:      "ci",
@@ -87,3 +89,42 @@ func (s *Server) Roles() []emulator.Role {
 		Revocable: true,
 	}}
 }
+
+// ObjectKind is "tokens": a credential is one ACL token.
+func (s *Server) ObjectKind() string { return "tokens" }
+
+// ObjectNames are the accessor ids of the tokens of every region (as
+// State counts them), the bootstrap token included, sorted.
+func (s *Server) ObjectNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.catchUpLocked()
+	seen := map[string]bool{}
+	var out []string
+	for _, rg := range s.regions {
+		for a := range rg.tokens {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// HasObject reports whether the token with accessor id name exists.
+func (s *Server) HasObject(name string) bool { _, ok := s.Token(name); return ok }
+
+// CredFields are accessor_id and secret_id.
+func (s *Server) CredFields() (object, secret string) { return "accessor_id", "secret_id" }
+
+// CreateAction is TokenCreate.
+func (s *Server) CreateAction() string { return "TokenCreate" }
+
+// DeleteAction is TokenDelete.
+func (s *Server) DeleteAction() string { return "TokenDelete" }
+
+// ObjectLimit is 0: the emulator enforces no limit on the number of
+// tokens.
+func (s *Server) ObjectLimit() int { return 0 }
