@@ -34,6 +34,7 @@ func renderReport(r *results, plotPath string) string {
 	w("## Targets\n\n")
 	w("Medians of %d runs; a ratio ours / builtin is taken within one run. Floor = (calls needed − the account bucket's burst) / rate for a batch; calls needed / rate for the bulk revoke.\n\n", set.Runs)
 	targetsTable(&b, r.Targets)
+	missedSection(&b, r)
 
 	if bk := r.Bulk; bk != nil {
 		w("\n## Emptying a cloud: `vault lease revoke -prefix` of %d leases under %g requests/s\n\n", bk.Leases, bk.RateLimitRPS)

@@ -131,3 +131,38 @@ func TestThin(t *testing.T) {
 		}
 	}
 }
+
+// The missed targets are explained from the run's own numbers, and a run
+// that meets them says nothing.
+func TestMissedSection(t *testing.T) {
+	bulk := &bulkResult{Leases: 500, RateLimitRPS: 50, CallsNeeded: 4000, FloorS: 80,
+		Ours: bulkSide{EmptyS: 81.6}, Builtin: bulkSide{EmptyS: 222.7}}
+	nomad := []phaseResult{
+		{Mode: modeSequential, Engine: "builtin", Run: 1}, {Mode: modeSequential, Engine: "multicloud", Run: 1},
+	}
+	nomad[0].Issue.P50MS, nomad[1].Issue.P50MS = 52.5, 56.7
+	for _, c := range []struct {
+		name    string
+		targets []targetCheck
+		want    []string
+	}{
+		{"all met", []targetCheck{{Measure: "Nomad 50 concurrent issues: batch time, ours / builtin", Value: 1, Max: 1.1, OK: true}}, nil},
+		{"bulk ratio", []targetCheck{{Measure: "async revoke -prefix of 500 leases: time until empty, ours / builtin", Value: 0.37, Max: 0.3}},
+			[]string{"81.6 s, 1.02 × the 80 s", "222.7 s here", "take 267 s or more"}},
+		{"nomad burst", []targetCheck{{Measure: "Nomad 50 concurrent issues: batch time, ours / builtin", Value: 1.38, Max: 1.1}},
+			[]string{"(1.38)", "costs 4.2 ms per issue (p50 56.7 ms vs 52.5 ms)", "on 2 CPUs"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			missedSection(&b, &results{Targets: c.targets, Bulk: bulk, Nomad: nomad, Environment: environment{CPUs: 2}})
+			if c.want == nil && b.Len() != 0 {
+				t.Fatalf("wrote %q for met targets", b.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("missing %q in:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}
