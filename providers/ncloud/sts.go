@@ -89,7 +89,7 @@ func (p *provider) createSTS(ctx context.Context, req *providers.CreateRequest) 
 	if err != nil {
 		return nil, err
 	}
-	p.logger.Info("issued STS key", "role", req.Role, "access_key", out.AccessKey, "duration_sec", dur, "expire_time", out.ExpireTime)
+	p.logger.Debug("issued STS key", "role", req.Role, "access_key", out.AccessKey, "duration_sec", dur, "expire_time", out.ExpireTime)
 	return &providers.CreateResponse{
 		Data: map[string]any{
 			"access_key":  out.AccessKey,
@@ -110,7 +110,7 @@ func (p *provider) revokeSTS(req *providers.RevokeRequest) (*providers.RevokeRes
 	if err != nil {
 		return nil, err
 	}
-	p.logger.Info("STS key cannot be revoked early; it expires by itself", "access_key", in.AccessKey, "expire_time", time.Unix(in.ExpireTime, 0).UTC())
+	p.logger.Debug("STS key cannot be revoked early; it expires by itself", "access_key", in.AccessKey, "expire_time", time.Unix(in.ExpireTime, 0).UTC())
 	return &providers.RevokeResponse{Warnings: []string{fmt.Sprintf("%s (access key %s expires at %s)", stsRevokeWarning, in.AccessKey, time.Unix(in.ExpireTime, 0).UTC().Format(time.RFC3339))}}, nil
 }
 

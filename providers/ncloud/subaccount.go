@@ -123,7 +123,7 @@ func (p *provider) createSubAccountCred(ctx context.Context, req *providers.Crea
 	if err != nil {
 		return fail(err)
 	}
-	p.logger.Info("created sub account", "role", req.Role, "login_id", intent.LoginID, "sub_account_id", subID, "access_key", key.AccessKey, "policies", len(policyIDs))
+	p.logger.Debug("created sub account", "role", req.Role, "login_id", intent.LoginID, "sub_account_id", subID, "access_key", key.AccessKey, "policies", len(policyIDs))
 	return &providers.CreateResponse{
 		Data: map[string]any{
 			"access_key":     key.AccessKey,
@@ -163,7 +163,7 @@ func (p *provider) revokeSubAccount(ctx context.Context, req *providers.RevokeRe
 	if err := p.deleteSubAccount(ctx, in.SubAccountID); err != nil {
 		return nil, fmt.Errorf("delete sub account %s (%s): %w", in.LoginID, in.SubAccountID, err)
 	}
-	p.logger.Info("deleted sub account", "login_id", in.LoginID, "sub_account_id", in.SubAccountID, "access_key", in.AccessKey)
+	p.logger.Debug("deleted sub account", "login_id", in.LoginID, "sub_account_id", in.SubAccountID, "access_key", in.AccessKey)
 	return &providers.RevokeResponse{}, nil
 }
 

@@ -137,7 +137,7 @@ func (p *provider) Create(ctx context.Context, req *providers.CreateRequest) (*p
 	if tok.AccessorID == "" || tok.SecretID == "" {
 		return nil, &providers.CloudError{Op: "CreateToken", Code: "IncompleteResponse", Message: "Nomad's answer has no accessor or secret"}
 	}
-	p.logger.Info("created token", "name", it.TokenName, "accessor", tok.AccessorID, "type", r.typ, "global", r.global, "region", region, "ambiguous_retry", retried)
+	p.logger.Debug("created token", "name", it.TokenName, "accessor", tok.AccessorID, "type", r.typ, "global", r.global, "region", region, "ambiguous_retry", retried)
 
 	lease := internal{AccessorID: tok.AccessorID, TokenName: tok.Name, Global: r.global, Region: region, SweepName: retried}
 	if r.global {
@@ -289,10 +289,10 @@ func (p *provider) Revoke(ctx context.Context, req *providers.RevokeRequest) (*p
 		}
 	}
 	if gone {
-		p.logger.Info("token was already gone", "accessor", in.AccessorID, "name", in.TokenName, "regions", regions)
+		p.logger.Debug("token was already gone", "accessor", in.AccessorID, "name", in.TokenName, "regions", regions)
 		return &providers.RevokeResponse{Warnings: []string{fmt.Sprintf("Nomad token %s (accessor %s) was already gone", in.TokenName, in.AccessorID)}}, nil
 	}
-	p.logger.Info("revoked token", "accessor", in.AccessorID, "name", in.TokenName)
+	p.logger.Debug("revoked token", "accessor", in.AccessorID, "name", in.TokenName)
 	return &providers.RevokeResponse{}, nil
 }
 
