@@ -104,8 +104,17 @@ func (b *Backend) audit(ctx context.Context, s logical.Storage, name string, aba
 	if err != nil {
 		return nil, nil, fmt.Errorf("identify the target of provider %q: %w", name, err)
 	}
-	inv, err := auditor.Inventory(ctx, providers.Mark{Mount: mount, Instance: name})
+	// The inventory stops tidyMargin before the request's deadline, so
+	// that a slow one is answered with what happened (a 504 naming it),
+	// not cut off by Vault's request timeout.
+	invCtx, cancel := beforeDeadline(ctx, tidyMargin)
+	inv, err := auditor.Inventory(invCtx, providers.Mark{Mount: mount, Instance: name})
+	cancel()
 	if err != nil {
+		if invCtx.Err() != nil && ctx.Err() == nil {
+			return nil, nil, fmt.Errorf("list the objects of provider %q: not finished %s before the request's deadline (Vault's request timeout); the driver's docs say what makes its inventory fast (%v): %w",
+				name, tidyMargin, err, context.DeadlineExceeded)
+		}
 		return nil, nil, fmt.Errorf("list the objects of provider %q: %w", name, err)
 	}
 	wals, err := b.walEntriesFor(ctx, s, name)
@@ -224,6 +233,15 @@ const tidyConcurrency = 16
 // starts no more removals, so that its answer says what it removed and
 // what it left for the next run.
 const tidyMargin = 10 * time.Second
+
+// beforeDeadline returns ctx, ending margin before its deadline if it has
+// one.
+func beforeDeadline(ctx context.Context, margin time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-margin))
+	}
+	return context.WithCancel(ctx)
+}
 
 // tidy removes the orphans older than minAge and drops the ghosts (and the
 // abandoned entries whose objects it removed) from the index. Dry, it only

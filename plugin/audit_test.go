@@ -261,3 +261,36 @@ func TestTidyStopsBeforeTheDeadline(t *testing.T) {
 	audit := e.OK(logical.ReadOperation, "audit/memory", nil)
 	require.Len(t, audit.Data["orphans"], orphans-16, "what was not attempted is still an orphan")
 }
+
+// TestAuditAnswersBeforeTheDeadline: an inventory that would outlast the
+// request is stopped 10 s before its deadline and answered with a 504
+// that says so, instead of Vault cutting the request off.
+func TestAuditAnswersBeforeTheDeadline(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	e.cloud.Hook = func(step, _ string) error {
+		if step == "list-principals" {
+			time.Sleep(1500 * time.Millisecond)
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		op   logical.Operation
+		path string
+	}{{logical.ReadOperation, "audit/memory"}, {logical.UpdateOperation, "tidy/memory"}} {
+		t.Run(c.path, func(t *testing.T) {
+			// 11 s left: the inventory gets 1 s and takes 1.5 s.
+			ctx, cancel := context.WithTimeout(context.Background(), 11*time.Second)
+			defer cancel()
+			_, err := e.DoCtx(ctx, c.op, c.path, map[string]any{"dry_run": false})
+			var coded logical.HTTPCodedError
+			require.ErrorAs(t, err, &coded)
+			require.Equal(t, 504, coded.Code())
+			require.Contains(t, err.Error(), `list the objects of provider "memory": not finished 10s before the request's deadline`)
+			require.NoError(t, ctx.Err(), "answered before the request's deadline")
+		})
+	}
+	e.cloud.Hook = nil
+	require.Equal(t, 1, e.OK(logical.ReadOperation, "audit/memory", nil).Data["held"])
+}

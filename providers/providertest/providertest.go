@@ -456,10 +456,14 @@ func (p *provider) Close() error { return nil }
 var _ providers.Auditor = (*provider)(nil)
 
 // Inventory implements providers.Auditor: the principals carrying mark.
-func (p *provider) Inventory(_ context.Context, mark providers.Mark) (*providers.Inventory, error) {
+func (p *provider) Inventory(ctx context.Context, mark providers.Mark) (*providers.Inventory, error) {
 	c := p.d.cloud
 	if err := c.step("list-principals", ""); err != nil {
 		return nil, &providers.CloudError{Op: "list-principals", Code: "InternalError", StatusCode: 500, Err: err}
+	}
+	// A real listing cut by its context fails the same way.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list-principals: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
