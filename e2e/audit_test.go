@@ -6,7 +6,9 @@ import (
 	"crypto"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -86,7 +88,7 @@ func TestAuditAndTidy(t *testing.T) {
 		"nomad":  {"mc:" + mountID + ":nomad:orphan"},
 		"ncloud": {"mc." + mountID + ".orphan"},
 	}
-	for _, p := range []string{"aws", "nomad", "ncloud"} {
+	for _, p := range slices.Sorted(maps.Keys(want)) {
 		t.Run(p, func(t *testing.T) {
 			// abandon_after=0: the failed revoke is not waited for.
 			audit, err := s.client.Logical().ReadWithData(mount+"/audit/"+p, map[string][]string{"abandon_after": {"0"}})
