@@ -59,6 +59,7 @@ type options struct {
 	auditOrphans    int
 	auditOthers     int
 	auditRate       float64
+	cpuBursts       int
 	quick           bool
 	out, report     string
 	plot            string
@@ -126,6 +127,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.auditOrphans, "audit-orphans", 4000, "users with the mount's mark made behind the plugin's back in the audit case")
 	fs.IntVar(&o.auditOthers, "audit-others", 500, "users of another mount, and as many unmarked users, in the audit case")
 	fs.Float64Var(&o.auditRate, "audit-rate", 50, "account-wide IAM request rate while audit reads")
+	fs.IntVar(&o.cpuBursts, "cpu-bursts", 10, "bursts of -concurrent Nomad issues per engine in the CPU case (0: skip it)")
 	fs.BoolVar(&o.quick, "quick", false, "a subset in under 2 minutes (1 run, n=5, 50/s only, 100 bulk leases, builtin cap 45s, audit of 500 marked users without the fallback), written to the temp directory")
 	fs.StringVar(&o.out, "out", "bench/results.json", "machine-readable results")
 	fs.StringVar(&o.report, "report", "docs/benchmarks.md", "human report")
@@ -141,7 +143,7 @@ func parseFlags(args []string) (options, error) {
 			"n": func() { o.n = 5 }, "runs": func() { o.runs = 1 }, "rate-limits": func() { rates = "50" },
 			"prefix-leases": func() { o.prefixLeases = 100 }, "keep-leases": func() { o.keepLeases = 0 },
 			"builtin-cap":  func() { o.builtinCap = 45 * time.Second },
-			"audit-leases": func() { o.auditLeases = 100 }, "audit-orphans": func() { o.auditOrphans = 400 }, "audit-others": func() { o.auditOthers = 50 }, "timeout": func() { o.timeout = 4 * time.Minute },
+			"audit-leases": func() { o.auditLeases = 100 }, "cpu-bursts": func() { o.cpuBursts = 4 }, "audit-orphans": func() { o.auditOrphans = 400 }, "audit-others": func() { o.auditOthers = 50 }, "timeout": func() { o.timeout = 4 * time.Minute },
 			"out":    func() { o.out = filepath.Join(os.TempDir(), "bench-quick", "results.json") },
 			"report": func() { o.report = filepath.Join(os.TempDir(), "bench-quick", "benchmarks.md") },
 			"plot":   func() { o.plot = filepath.Join(os.TempDir(), "bench-quick", "benchmarks-revoke-prefix.svg") },
@@ -169,6 +171,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("latencies must be >= 0")
 	case o.awsPageSize < 1 || o.awsPageSize > 1000:
 		return o, errors.New("-aws-page-size must be in 1..1000")
+	case o.cpuBursts < 0:
+		return o, errors.New("-cpu-bursts must be >= 0")
 	case o.auditLeases < 0 || o.auditOrphans < 0 || o.auditOthers < 0 || o.auditRate <= 0:
 		return o, errors.New("-audit-leases, -audit-orphans and -audit-others must be >= 0, -audit-rate > 0")
 	case o.prefixLeases < 0 || o.keepLeases < 0 || o.prefixRate <= 0 || o.builtinCap <= 0:
@@ -285,6 +289,16 @@ func run(ctx context.Context, s *stack, o options) (*results, error) {
 		}
 		printCase(r)
 		res.Cases = append(res.Cases, r)
+	}
+	if o.cpuBursts > 0 {
+		fmt.Printf("== CPU case: %d bursts of %d Nomad issues per engine\n", o.cpuBursts, o.nConcurrent)
+		if res.CPU, err = b.cpuCase(ctx, o.cpuBursts, o.nConcurrent); err != nil {
+			return nil, fmt.Errorf("cpu case: %s", s.masker.mask(err.Error()))
+		}
+		for _, side := range res.CPU.Sides {
+			fmt.Printf("   %-10s %d issued (%d failed): CPU per issue %.2f ms in Vault, %.2f ms in the plugin process; burst median %.1f ms\n",
+				side.Engine+":", side.Issued, side.Errors, side.VaultMS, side.PluginMS, side.BurstMS)
+		}
 	}
 	if o.prefixLeases > 0 {
 		fmt.Printf("== bulk case: %d leases per engine, revoke -prefix under %g requests/s (builtin capped at %s)\n", o.prefixLeases, o.prefixRate, o.builtinCap)

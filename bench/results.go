@@ -71,6 +71,7 @@ type results struct {
 	Cases   []caseResult       `json:"cases"`
 	Bulk    *bulkResult        `json:"bulk,omitempty"`
 	Audit   *auditResult       `json:"audit,omitempty"`
+	CPU     *cpuResult         `json:"nomad_cpu,omitempty"`
 	// DurationS is how long the whole benchmark took, start-up included.
 	DurationS float64 `json:"duration_s"`
 }
