@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
 	awsdriver "github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws"
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers/aws/awstest"
 )
 
 // auditResult is the audit case (issue 14): the plugin's audit/<provider>
@@ -83,34 +81,16 @@ var awsAuditOurs = engine{Name: "multicloud", Creds: "multicloud/creds/" + audit
 // policy does not allow it (the driver then falls back to ListUsers +
 // ListUserTags); every other request goes to the emulator.
 type gaadDenier struct {
-	next http.Handler
+	http.Handler
 	deny atomic.Bool
 }
 
-func (g *gaadDenier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !g.deny.Load() || r.Method != http.MethodPost {
-		g.next.ServeHTTP(w, r)
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, _ := url.ParseQuery(string(body))
-	if a := form.Get("Action"); a != "GetAccountAuthorizationDetails" {
-		g.next.ServeHTTP(w, r)
-		return
-	}
-	// The error shape of the IAM Query API (awsquery protocol), as the
-	// emulator answers its own errors.
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(http.StatusForbidden)
-	fmt.Fprint(w, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">`+
-		`<Error><Type>Sender</Type><Code>AccessDenied</Code>`+
-		`<Message>User: arn:aws:iam::123456789012:user/vault-plugin is not authorized to perform: iam:GetAccountAuthorizationDetails because no identity-based policy allows the iam:GetAccountAuthorizationDetails action</Message>`+
-		`</Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>`)
+func newGAADDenier(next http.Handler) *gaadDenier {
+	g := &gaadDenier{}
+	g.Handler = awstest.Deny(next, func(action string) bool {
+		return g.deny.Load() && action == "GetAccountAuthorizationDetails"
+	})
+	return g
 }
 
 // auditCase runs the audit case (see auditResult).

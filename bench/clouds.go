@@ -74,7 +74,7 @@ func startClouds(pageSize int, m *masker) (*clouds, error) {
 		*x.dst = awsCloud{url: url, accessKey: ak, secretKey: sk, admin: admin{url: url + emulator.AdminPrefix}}
 	}
 	asrv := awstest.New(awstest.Options{PageSize: auditPageSize})
-	denier := &gaadDenier{next: asrv}
+	denier := newGAADDenier(asrv)
 	aurl, err := c.serve(denier)
 	if err != nil {
 		c.stop()

@@ -109,9 +109,10 @@ func (b *Backend) audit(ctx context.Context, s logical.Storage, name string, aba
 	// not cut off by Vault's request timeout.
 	invCtx, cancel := beforeDeadline(ctx, tidyMargin)
 	inv, err := auditor.Inventory(invCtx, providers.Mark{Mount: mount, Instance: name})
+	expired := errors.Is(invCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil {
-		if invCtx.Err() != nil && ctx.Err() == nil {
+		if expired && ctx.Err() == nil {
 			return nil, nil, fmt.Errorf("list the objects of provider %q: not finished %s before the request's deadline (Vault's request timeout); the driver's docs say what makes its inventory fast (%v): %w",
 				name, tidyMargin, err, context.DeadlineExceeded)
 		}

@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -291,6 +292,22 @@ func TestAuditAnswersBeforeTheDeadline(t *testing.T) {
 			require.NoError(t, ctx.Err(), "answered before the request's deadline")
 		})
 	}
+	// An inventory that fails in time is the cloud's error (502), not a
+	// timeout, even with a deadline.
+	e.cloud.Hook = func(step, _ string) error {
+		if step == "list-principals" {
+			return errors.New("access denied")
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	_, err := e.DoCtx(ctx, logical.ReadOperation, "audit/memory", nil)
+	var coded logical.HTTPCodedError
+	require.ErrorAs(t, err, &coded)
+	require.Equal(t, 502, coded.Code(), "%v", err)
+	require.NotContains(t, err.Error(), "not finished")
+
 	e.cloud.Hook = nil
 	require.Equal(t, 1, e.OK(logical.ReadOperation, "audit/memory", nil).Data["held"])
 }
