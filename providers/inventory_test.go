@@ -1,16 +1,12 @@
 package providers_test
 
 import (
-	"net/http/httptest"
-	"slices"
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/stretchr/testify/require"
 
 	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/cmd/clouds"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/internal/emulator"
-	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/plugin/plugintest"
 )
 
 // TestEveryInventoryTellsTheTruth: what each emulator's Inventory says
@@ -22,16 +18,7 @@ import (
 func TestEveryInventoryTellsTheTruth(t *testing.T) {
 	for _, c := range clouds.All() {
 		t.Run(c.Name(), func(t *testing.T) {
-			b := plugintest.New(t, clouds.Registry())
-			inst, err := c.New(nil)
-			require.NoError(t, err)
-			srv := httptest.NewServer(inst)
-			t.Cleanup(srv.Close)
-			b.OK(logical.UpdateOperation, "config/"+c.Name(), inst.Config(srv.URL))
-			i := slices.IndexFunc(inst.Roles(), func(r emulator.Role) bool { return r.Revocable })
-			require.GreaterOrEqual(t, i, 0, "the cloud has a role whose credentials revoke deletes")
-			role := inst.Roles()[i]
-			b.OK(logical.UpdateOperation, "roles/"+c.Name()+"/"+role.Name, role.Fields)
+			b, inst, role, cfg := startRevocable(t, c)
 
 			kind := inst.ObjectKind()
 			before, ok := inst.State()[kind]
@@ -51,13 +38,13 @@ func TestEveryInventoryTellsTheTruth(t *testing.T) {
 			secret, _ := resp.Data[secretField].(string)
 			require.NotEmpty(t, obj, "creds answer %s", objField)
 			require.NotEmpty(t, secret, "creds answer %s", secretField)
-			require.NoError(t, c.Use(inst.Config(srv.URL), resp.Data), "the issued credential works")
+			require.NoError(t, c.Use(cfg, resp.Data), "the issued credential works")
 			require.Equal(t, creates+1, core.Count(inst.CreateAction()), "one %s per issue", inst.CreateAction())
 			require.Equal(t, before+1, inst.State()[kind], "one %s per credential", kind)
 			require.True(t, inst.HasObject(obj))
 			require.Contains(t, inst.ObjectNames(), obj)
 
-			_, err = b.Revoke(resp.Secret)
+			_, err := b.Revoke(resp.Secret)
 			require.NoError(t, err)
 			require.Equal(t, deletes+1, core.Count(inst.DeleteAction()), "one %s per revoke", inst.DeleteAction())
 			require.False(t, inst.HasObject(obj))

@@ -22,16 +22,7 @@ func TestFlakyCloudLeaksNothing(t *testing.T) {
 	const cycles = 15
 	for _, c := range clouds.All() {
 		t.Run(c.Name(), func(t *testing.T) {
-			b := plugintest.New(t, clouds.Registry())
-			inst, err := c.New(nil)
-			require.NoError(t, err)
-			srv := httptest.NewServer(inst)
-			t.Cleanup(srv.Close)
-			b.OK(logical.UpdateOperation, "config/"+c.Name(), inst.Config(srv.URL))
-			i := slices.IndexFunc(inst.Roles(), func(r emulator.Role) bool { return r.Revocable })
-			require.GreaterOrEqual(t, i, 0, "the cloud has a role whose credentials revoke deletes")
-			role := inst.Roles()[i]
-			b.OK(logical.UpdateOperation, "roles/"+c.Name()+"/"+role.Name, role.Fields)
+			b, inst, role, _ := startRevocable(t, c)
 			core, state := inst.Core(), inst.State
 			before := state()
 
@@ -73,4 +64,23 @@ func revokeWithRetries(t *testing.T, b *plugintest.Backend, s *logical.Secret) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.NoError(t, err, "revoke kept failing")
+}
+
+// startRevocable serves a new emulator of cloud c on loopback and returns
+// a plugin backend configured for it, with the cloud's first Revocable
+// role written, and the config it wrote.
+func startRevocable(t *testing.T, c clouds.Cloud) (*plugintest.Backend, emulator.Instance, emulator.Role, map[string]any) {
+	t.Helper()
+	b := plugintest.New(t, clouds.Registry())
+	inst, err := c.New(nil)
+	require.NoError(t, err)
+	srv := httptest.NewServer(inst)
+	t.Cleanup(srv.Close)
+	cfg := inst.Config(srv.URL)
+	b.OK(logical.UpdateOperation, "config/"+c.Name(), cfg)
+	i := slices.IndexFunc(inst.Roles(), func(r emulator.Role) bool { return r.Revocable })
+	require.GreaterOrEqual(t, i, 0, "the cloud has a role whose credentials revoke deletes")
+	role := inst.Roles()[i]
+	b.OK(logical.UpdateOperation, "roles/"+c.Name()+"/"+role.Name, role.Fields)
+	return b, inst, role, cfg
 }

@@ -77,13 +77,20 @@ func (s *Server) MountStorageKeys(t testing.TB, mount, prefix string) []string {
 // through sys/raw (needs Options.RawStorageEndpoint).
 func (s *Server) RawKeys(t testing.TB, prefix string) []string {
 	t.Helper()
+	return s.listAll(t, "sys/raw/"+prefix, "", "(is RawStorageEndpoint set?) ")
+}
+
+// listAll lists every key below base+rel, recursively, relative to base.
+// hint is added to the failure message.
+func (s *Server) listAll(t testing.TB, base, rel, hint string) []string {
+	t.Helper()
 	c := s.Client(t)
 	var out []string
 	var walk func(rel string)
 	walk = func(rel string) {
-		sec, err := c.Logical().List("sys/raw/" + prefix + rel)
+		sec, err := c.Logical().List(base + rel)
 		if err != nil {
-			t.Fatalf("vaulttest: listing sys/raw/%s%s (is RawStorageEndpoint set?): %v", prefix, rel, err)
+			t.Fatalf("vaulttest: listing %s%s %s: %v", base, rel, hint, err)
 		}
 		if sec == nil {
 			return
@@ -98,7 +105,7 @@ func (s *Server) RawKeys(t testing.TB, prefix string) []string {
 			out = append(out, key)
 		}
 	}
-	walk("")
+	walk(rel)
 	return out
 }
 
@@ -128,29 +135,7 @@ func (s *Server) RawGet(t testing.TB, path string) []byte {
 // "multicloud/creds/aws/"), recursively, through sys/leases/lookup.
 func (s *Server) Leases(t testing.TB, prefix string) []string {
 	t.Helper()
-	c := s.Client(t)
-	var out []string
-	var walk func(p string)
-	walk = func(p string) {
-		sec, err := c.Logical().List("sys/leases/lookup/" + p)
-		if err != nil {
-			t.Fatalf("vaulttest: listing leases under %s: %v", p, err)
-		}
-		if sec == nil {
-			return
-		}
-		keys, _ := sec.Data["keys"].([]any)
-		for _, k := range keys {
-			key := p + fmt.Sprint(k)
-			if strings.HasSuffix(key, "/") {
-				walk(key)
-				continue
-			}
-			out = append(out, key)
-		}
-	}
-	walk(strings.TrimSuffix(prefix, "/") + "/")
-	return out
+	return s.listAll(t, "sys/leases/lookup/", strings.TrimSuffix(prefix, "/")+"/", "")
 }
 
 // IrrevocableLeases returns how many leases Vault has marked irrevocable
