@@ -231,9 +231,37 @@ const tidyConcurrency = 16
 
 // tidyMargin is the time left before the request's deadline (Vault's
 // request timeout, 90 s, also bounds the periodic tidy) under which tidy
-// starts no more removals, so that its answer says what it removed and
-// what it left for the next run.
+// starts no more removals (and under which an unfinished inventory is
+// given up), so that the answer says what happened and what is left for
+// the next run.
 const tidyMargin = 10 * time.Second
+
+// defaultRequestBudget bounds an audit or tidy request. Vault
+// cancels a request after its max_request_duration (90 s unless the
+// server's configuration says otherwise) but hands a plugin a context
+// without that deadline: vault/request_handling.go derives the request's
+// context from the core's and only cancels it when the HTTP request's
+// ends. So the plugin keeps its own clock, and with tidyMargin audit and
+// tidy answer before Vault gives up. (The rollback manager's periodic
+// calls do carry a 90 s deadline.)
+const defaultRequestBudget = 90 * time.Second
+
+// requestBudget, when not zero, replaces defaultRequestBudget (tests).
+var requestBudget atomic.Int64
+
+// withRequestBudget returns ctx ending the request budget from now, or at
+// its own deadline if that comes first.
+func withRequestBudget(ctx context.Context) (context.Context, context.CancelFunc) {
+	budget := defaultRequestBudget
+	if d := requestBudget.Load(); d != 0 {
+		budget = time.Duration(d)
+	}
+	dl := time.Now().Add(budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl)
+}
 
 // beforeDeadline returns ctx, ending margin before its deadline if it has
 // one.

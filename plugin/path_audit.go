@@ -98,7 +98,8 @@ func (b *Backend) pathAudit() []*framework.Path {
 }
 
 func (b *Backend) handleAudit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	ctx = providers.WithOperation(ctx, providers.OpAdmin)
+	ctx, cancel := withRequestBudget(providers.WithOperation(ctx, providers.OpAdmin))
+	defer cancel()
 	r, _, err := b.audit(ctx, req.Storage, d.Get("provider").(string), time.Duration(d.Get("abandon_after").(int))*time.Second)
 	if err != nil {
 		return respondErr(err)
@@ -107,7 +108,8 @@ func (b *Backend) handleAudit(ctx context.Context, req *logical.Request, d *fram
 }
 
 func (b *Backend) handleTidy(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	ctx = providers.WithOperation(ctx, providers.OpAdmin)
+	ctx, cancel := withRequestBudget(providers.WithOperation(ctx, providers.OpAdmin))
+	defer cancel()
 	name := d.Get("provider").(string)
 	minAge := time.Duration(d.Get("min_age").(int)) * time.Second
 	if minAge < 0 {
