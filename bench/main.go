@@ -28,6 +28,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,6 +64,7 @@ type options struct {
 	quick           bool
 	out, report     string
 	plot            string
+	reportFrom      string
 	timeout         time.Duration
 }
 
@@ -71,6 +73,13 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
+	}
+	if o.reportFrom != "" {
+		if err := rerender(o); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -128,6 +137,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.auditOthers, "audit-others", 500, "users of another mount, and as many unmarked users, in the audit case")
 	fs.Float64Var(&o.auditRate, "audit-rate", 50, "account-wide IAM request rate while audit reads")
 	fs.IntVar(&o.cpuBursts, "cpu-bursts", 10, "bursts of -concurrent Nomad issues per engine in the CPU case (0: skip it)")
+	fs.StringVar(&o.reportFrom, "report-from", "", "write -report from this results.json and exit (no run)")
 	fs.BoolVar(&o.quick, "quick", false, "a subset in under 2 minutes (1 run, n=5, 50/s only, 100 bulk leases, builtin cap 45s, audit of 500 marked users without the fallback), written to the temp directory")
 	fs.StringVar(&o.out, "out", "bench/results.json", "machine-readable results")
 	fs.StringVar(&o.report, "report", "docs/benchmarks.md", "human report")
@@ -345,4 +355,19 @@ func printCase(r caseResult) {
 	for _, st := range r.Steps {
 		fmt.Printf("   $ %s -> exit %d, %d cloud calls, %s left %d %s\n", st.Command, st.ExitCode, st.CloudCalls, r.Kind, st.Left, st.Output)
 	}
+}
+
+// rerender writes the report from a run's results.json again (the plot
+// needs every sample of the bulk case, which results.json thins, so it is
+// left as it is).
+func rerender(o options) error {
+	b, err := os.ReadFile(o.reportFrom)
+	if err != nil {
+		return err
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", o.reportFrom, err)
+	}
+	return writeFile(o.report, []byte(renderReport(&res, relPath(o.report, o.plot))))
 }

@@ -114,7 +114,8 @@ func renderReport(r *results, plotPath string) string {
 	w("```\nmake bench         # = make build vault, then: go run ./bench -bin bin -version v0.1.0   (about 14 minutes on 2 CPUs)\nmake bench-quick   # a subset in under 2 minutes, written to the temp directory\n```\n\n")
 	w("Flags of `go run ./bench`: `-n` (sequential batch, default 10), `-concurrent` (default 50), `-runs` (default 3), `-latency-ms` (default 50), ")
 	w("`-rate-limits` (default `50,20`; empty skips them), `-prefix-leases` (bulk case, default 500; 0 skips it), `-keep-leases` (default 500), `-prefix-rate` (default 50), `-prefix-latency-ms` (default 20), `-builtin-cap` (default 8m), ")
-	w("`-aws-page-size` (default 100), `-quick`, `-out`, `-report`, `-plot`, `-timeout` (default 20m). ")
+	w("`-cpu-bursts` (CPU case, default 10; 0 skips it), `-audit-leases` (audit case, default 1000; 0 skips it), `-audit-orphans` (default 4000), `-audit-others` (default 500), `-audit-rate` (default 50), ")
+	w("`-aws-page-size` (default 100), `-quick`, `-out`, `-report`, `-plot`, `-timeout` (default 20m); `-report-from results.json` writes the report again from a run's results (after a change of the report's text), without running anything. ")
 	w("It needs `bin/vault` (`make vault`) and the plugin binary (`make build`), listens on 127.0.0.1 only, and kills Vault's process group (Vault and the plugin) on exit, interrupt or timeout. ")
 	w("Credentials are never printed or written.\n\n")
 
