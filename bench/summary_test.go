@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +167,31 @@ func TestMissedSection(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// -report-from writes the same report as the run that wrote results.json.
+func TestRerenderFromResults(t *testing.T) {
+	dir := t.TempDir()
+	res := &results{Environment: environment{CPUs: 2, GoVersion: "go1.26.8"}, Settings: settings{Runs: 3},
+		Targets: []targetCheck{{Measure: "errors (ours, every phase)", Value: 0, Max: 0, OK: true}},
+		Audit:   &auditResult{Users: 6001, Leases: 1000, Orphans: 4000, RateLimitRPS: 50, GAAD: auditRun{OK: true, DurationS: 1.2, Requests: 7}}}
+	in, report := filepath.Join(dir, "results.json"), filepath.Join(dir, "benchmarks.md")
+	if err := writeJSON(in, res); err != nil {
+		t.Fatal(err)
+	}
+	o := options{reportFrom: in, report: report, plot: filepath.Join(dir, "plot.svg")}
+	if err := rerender(o); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := renderReport(res, "plot.svg"); string(got) != want {
+		t.Fatalf("the report written from results.json differs from the run's:\n%s", got)
+	}
+	if !strings.Contains(string(got), "| `GetAccountAuthorizationDetails` | 1.2 s | 7 |") {
+		t.Fatalf("no audit row in:\n%s", got)
 	}
 }
