@@ -1,6 +1,8 @@
 // Package clouds is the one list of the clouds this repository ships, for
 // the programs and tests that run them all: cmd/cloud-emulator, the demo,
-// the e2e and reliability tests and the benchmark. Each entry pairs a
+// the e2e and reliability tests (the benchmark, which compares two clouds
+// with Vault's builtin engines, takes their environment variables from
+// it). Each entry pairs a
 // driver with its emulator; nothing else names the clouds one by one.
 // Adding a cloud is its driver package, its emulator package, one line here
 // and one line in cmd/vault-plugin-secrets-multicloud/drivers.go (the

@@ -3,8 +3,8 @@ package emulator
 import "net/http"
 
 // Cloud describes one emulated cloud to the programs that run them all —
-// cmd/cloud-emulator, the demo, the e2e tests, the reliability tests and
-// the benchmark — so none of them names the clouds one by one. Each
+// cmd/cloud-emulator, the demo, the e2e tests and the reliability tests —
+// so none of them names the clouds one by one. Each
 // emulator package exports one (e.g. awstest.Cloud); the list is in
 // cmd/clouds.
 type Cloud interface {
@@ -36,8 +36,8 @@ type Instance interface {
 	// on the emulator served at url: the driver's own field names, with
 	// the emulator's root credential.
 	Config(url string) map[string]any
-	// Roles are roles of the cloud's driver that the demo, the e2e tests,
-	// the soak and the benchmark write and issue; the emulator holds what
+	// Roles are roles of the cloud's driver that the demo, the e2e tests
+	// and the reliability tests write and issue; the emulator holds what
 	// they name.
 	Roles() []Role
 	// Inventory tells what a credential of a Revocable role lives in.
