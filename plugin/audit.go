@@ -236,31 +236,35 @@ const tidyConcurrency = 16
 // the next run.
 const tidyMargin = 10 * time.Second
 
-// defaultRequestBudget bounds an audit or tidy request. Vault
-// cancels a request after its max_request_duration (90 s unless the
-// server's configuration says otherwise) but hands a plugin a context
+// requestBudget, when not zero, replaces the request timeout of the
+// settings (tests).
+var requestBudget atomic.Int64
+
+// withRequestBudget bounds an audit or tidy request by the mount's
+// request_timeout (settings; Vault's max_request_duration, 90 s by
+// default), or by ctx's own deadline if that comes first. Vault cancels a
+// request after its max_request_duration but hands a plugin a context
 // without that deadline: vault/request_handling.go derives the request's
 // context from the core's and only cancels it when the HTTP request's
 // ends. So the plugin keeps its own clock, and with tidyMargin audit and
 // tidy answer before Vault gives up. (The rollback manager's periodic
 // calls do carry a 90 s deadline.)
-const defaultRequestBudget = 90 * time.Second
-
-// requestBudget, when not zero, replaces defaultRequestBudget (tests).
-var requestBudget atomic.Int64
-
-// withRequestBudget returns ctx ending the request budget from now, or at
-// its own deadline if that comes first.
-func withRequestBudget(ctx context.Context) (context.Context, context.CancelFunc) {
-	budget := defaultRequestBudget
-	if d := requestBudget.Load(); d != 0 {
-		budget = time.Duration(d)
+func (b *Backend) withRequestBudget(ctx context.Context, st logical.Storage) (context.Context, context.CancelFunc, error) {
+	budget := time.Duration(requestBudget.Load())
+	if budget == 0 {
+		s, err := loadSettings(ctx, st)
+		if err != nil {
+			return nil, nil, err
+		}
+		budget = s.requestTimeout()
 	}
 	dl := time.Now().Add(budget)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
-		return context.WithCancel(ctx)
+		ctx, cancel := context.WithCancel(ctx)
+		return ctx, cancel, nil
 	}
-	return context.WithDeadline(ctx, dl)
+	ctx, cancel := context.WithDeadline(ctx, dl)
+	return ctx, cancel, nil
 }
 
 // beforeDeadline returns ctx, ending margin before its deadline if it has

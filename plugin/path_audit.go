@@ -98,7 +98,10 @@ func (b *Backend) pathAudit() []*framework.Path {
 }
 
 func (b *Backend) handleAudit(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	ctx, cancel := withRequestBudget(providers.WithOperation(ctx, providers.OpAdmin))
+	ctx, cancel, err := b.withRequestBudget(providers.WithOperation(ctx, providers.OpAdmin), req.Storage)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
 	r, _, err := b.audit(ctx, req.Storage, d.Get("provider").(string), time.Duration(d.Get("abandon_after").(int))*time.Second)
 	if err != nil {
@@ -108,7 +111,10 @@ func (b *Backend) handleAudit(ctx context.Context, req *logical.Request, d *fram
 }
 
 func (b *Backend) handleTidy(ctx context.Context, req *logical.Request, d *framework.FieldData) (*logical.Response, error) {
-	ctx, cancel := withRequestBudget(providers.WithOperation(ctx, providers.OpAdmin))
+	ctx, cancel, err := b.withRequestBudget(providers.WithOperation(ctx, providers.OpAdmin), req.Storage)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
 	name := d.Get("provider").(string)
 	minAge := time.Duration(d.Get("min_age").(int)) * time.Second

@@ -27,6 +27,13 @@ const (
 	// request timeout is 90 s) on a node that just lost leadership could be
 	// rolled back under its feet; the write answers with a warning.
 	safeWALRollbackMinAge = 90 * time.Second
+
+	// defaultRequestTimeout is Vault's default max_request_duration.
+	defaultRequestTimeout = 90 * time.Second
+	// minRequestTimeout and maxRequestTimeout bound request_timeout: audit
+	// and tidy keep tidyMargin of it for their answer.
+	minRequestTimeout = 20 * time.Second
+	maxRequestTimeout = time.Hour
 )
 
 const (
@@ -40,7 +47,12 @@ node) undoes it and deletes what the create made. The default, 5m, is what
 Vault's AWS engine uses. Shorter ages clean up after a crash sooner; but below
 90s (Vault's request timeout) a create still running on a node that has just
 lost leadership could be rolled back while it runs. Creates in flight on the
-active node itself are never rolled back, whatever the age.`
+active node itself are never rolled back, whatever the age.
+
+request_timeout is how long Vault lets a request to this mount run (the
+server's max_request_duration, 90s unless its configuration says otherwise).
+Vault does not tell a plugin a request's deadline, so audit and tidy count it
+themselves and answer 10s before it, with what they did and what is left.`
 )
 
 // storedSettings is the settings entry.
@@ -50,6 +62,8 @@ type storedSettings struct {
 	// MountID identifies this mount in the marks put on cloud objects
 	// (see providers.Mark); generated on first need.
 	MountID string `json:"mount_id,omitempty"`
+	// RequestTimeout is in seconds (0: the default).
+	RequestTimeout int64 `json:"request_timeout,omitempty"`
 }
 
 // mountIDRE is the form of a mount id: 8 characters of [a-z2-7], short
@@ -61,6 +75,13 @@ func (s *storedSettings) walRollbackMinAge() time.Duration {
 		return defaultWALRollbackMinAge
 	}
 	return time.Duration(s.WALRollbackMinAge) * time.Second
+}
+
+func (s *storedSettings) requestTimeout() time.Duration {
+	if s == nil || s.RequestTimeout == 0 {
+		return defaultRequestTimeout
+	}
+	return time.Duration(s.RequestTimeout) * time.Second
 }
 
 func loadSettings(ctx context.Context, st logical.Storage) (*storedSettings, error) {
@@ -83,6 +104,11 @@ func (b *Backend) pathSettings() []*framework.Path {
 				Type:        framework.TypeDurationSecond,
 				Description: "How old an unfinished create's WAL entry must be before the rollback manager undoes it (default 5m; 1s to 24h; below 90s see the help).",
 				Default:     int(defaultWALRollbackMinAge / time.Second),
+			},
+			"request_timeout": {
+				Type:        framework.TypeDurationSecond,
+				Description: "How long Vault lets a request to this mount run: the server's max_request_duration (default 90s; 20s to 1h). Audit and tidy answer 10s before it.",
+				Default:     int(defaultRequestTimeout / time.Second),
 			},
 			"mount_id": {
 				Type:        framework.TypeString,
@@ -113,6 +139,7 @@ func (b *Backend) handleSettingsRead(ctx context.Context, req *logical.Request, 
 	return &logical.Response{Data: map[string]any{
 		"wal_rollback_min_age": int64(s.walRollbackMinAge() / time.Second),
 		"mount_id":             s.MountID,
+		"request_timeout":      int64(s.requestTimeout() / time.Second),
 	}}, nil
 }
 
@@ -135,6 +162,15 @@ func (b *Backend) handleSettingsWrite(ctx context.Context, req *logical.Request,
 			resp.AddWarning(fmt.Sprintf("wal_rollback_min_age %s is below Vault's request timeout (90s): after a leader change, a create still running on the old leader could be rolled back while it runs; use it for tests only", age))
 		}
 		s.WALRollbackMinAge = int64(age / time.Second)
+	}
+	if v, ok, err := d.GetOkErr("request_timeout"); err != nil {
+		return respondErr(badRequest("request_timeout: " + err.Error()))
+	} else if ok {
+		rt := time.Duration(v.(int)) * time.Second
+		if rt < minRequestTimeout || rt > maxRequestTimeout {
+			return respondErr(badRequest(fmt.Sprintf("request_timeout: must be between %s and %s, got %s", minRequestTimeout, maxRequestTimeout, rt)))
+		}
+		s.RequestTimeout = int64(rt / time.Second)
 	}
 	if v, ok := d.GetOk("mount_id"); ok {
 		id := strings.TrimSpace(v.(string))

@@ -125,3 +125,56 @@ func TestMountIDFromTheStart(t *testing.T) {
 	e.restart()
 	require.Equal(t, id, e.OK(logical.ReadOperation, "settings", nil).Data["mount_id"])
 }
+
+func TestSettingsRequestTimeout(t *testing.T) {
+	cases := []struct {
+		name    string
+		value   any
+		wantErr string
+		want    int64
+	}{
+		{name: "default", want: 90},
+		{name: "two minutes", value: "2m", want: 120},
+		{name: "the least", value: 20, want: 20},
+		{name: "too short is refused", value: "19s", wantErr: "request_timeout: must be between 20s and 1h0m0s"},
+		{name: "too long is refused", value: "2h", wantErr: "request_timeout: must be between 20s and 1h0m0s"},
+		{name: "not a duration", value: "soon", wantErr: "request_timeout"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tc.value != nil {
+				data := map[string]any{"request_timeout": tc.value}
+				if tc.wantErr != "" {
+					e.BadRequest(logical.UpdateOperation, "settings", data, tc.wantErr)
+					tc.want = 90
+				} else {
+					require.Nil(t, e.OK(logical.UpdateOperation, "settings", data))
+				}
+			}
+			got := e.OK(logical.ReadOperation, "settings", nil)
+			require.EqualValues(t, tc.want, got.Data["request_timeout"])
+		})
+	}
+}
+
+// TestRequestTimeoutBoundsAudit: audit answers 10 s before the mount's
+// request_timeout, counted by the plugin (Vault passes no deadline).
+func TestRequestTimeoutBoundsAudit(t *testing.T) {
+	e := newEnv(t)
+	e.setup(map[string]any{"parts": 1})
+	e.OK(logical.ReadOperation, "creds/memory/r", nil)
+	e.OK(logical.UpdateOperation, "settings", map[string]any{"request_timeout": "20s"})
+	e.cloud.Hook = func(step, _ string) error {
+		if step == "list-principals" {
+			time.Sleep(10500 * time.Millisecond) // past 20s - 10s
+		}
+		return nil
+	}
+	start := time.Now()
+	_, err := e.Do(logical.ReadOperation, "audit/memory", nil)
+	var coded logical.HTTPCodedError
+	require.ErrorAs(t, err, &coded)
+	require.Equal(t, 504, coded.Code())
+	require.Less(t, time.Since(start), 20*time.Second)
+}
