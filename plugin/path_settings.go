@@ -3,12 +3,13 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
+
+	"github.com/multicloud-vault/vault-plugin-secrets-multicloud/providers"
 )
 
 // settingsKey stores the mount-wide settings (no secret).
@@ -65,10 +66,6 @@ type storedSettings struct {
 	// RequestTimeout is in seconds (0: the default).
 	RequestTimeout int64 `json:"request_timeout,omitempty"`
 }
-
-// mountIDRE is the form of a mount id: 8 characters of [a-z2-7], short
-// enough for every cloud's names.
-var mountIDRE = regexp.MustCompile(`^[a-z2-7]{8}$`)
 
 func (s *storedSettings) walRollbackMinAge() time.Duration {
 	if s == nil || s.WALRollbackMinAge == 0 {
@@ -174,7 +171,7 @@ func (b *Backend) handleSettingsWrite(ctx context.Context, req *logical.Request,
 	}
 	if v, ok := d.GetOk("mount_id"); ok {
 		id := strings.TrimSpace(v.(string))
-		if !mountIDRE.MatchString(id) {
+		if !providers.ValidMountID(id) {
 			return respondErr(badRequest(fmt.Sprintf("mount_id: must be 8 characters of a-z and 2-7, got %q", id)))
 		}
 		if s.MountID != "" && id != s.MountID {

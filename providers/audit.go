@@ -17,6 +17,23 @@ type Mark struct {
 	Instance string
 }
 
+// MountIDLen is the length of a mount id.
+const MountIDLen = 8
+
+// ValidMountID reports whether s has the form of a mount id (Mark.Mount):
+// MountIDLen characters of [a-z2-7], short enough for every cloud's names.
+func ValidMountID(s string) bool {
+	if len(s) != MountIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
 // Auditor is implemented by a Provider that can list the objects it made
 // in the cloud and remove one, for audit/<provider> and tidy/<provider>.
 type Auditor interface {

@@ -43,7 +43,7 @@ var _ providers.Auditor = (*provider)(nil)
 // accounts at most (management-subaccount-createsubaccount), so an
 // inventory is at most 3 x 5 list calls and 500 reads.
 func (p *provider) Inventory(ctx context.Context, mark providers.Mark) (*providers.Inventory, error) {
-	if !validMountID(mark.Mount) || mark.Instance == "" {
+	if !providers.ValidMountID(mark.Mount) || mark.Instance == "" {
 		return nil, fmt.Errorf("inventory: mark %+v has no valid mount id and instance", mark)
 	}
 	prefix := markPrefix(mark.Mount)

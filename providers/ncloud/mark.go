@@ -31,28 +31,14 @@ const (
 	memoTag = "vault-plugin-secrets-multicloud"
 )
 
-// mountIDLen is the length of a mount id (providers.Mark: 8 characters of
-// [a-z2-7]).
-const mountIDLen = 8
+// mountIDLen is the length of a mount id (providers.Mark).
+const mountIDLen = providers.MountIDLen
 
 // markPrefixLen is the length of every loginId prefix.
 const markPrefixLen = len(markTag) + mountIDLen + 1
 
 // maxMemo is the documented memo limit (300 bytes).
 const maxMemo = 300
-
-// validMountID reports whether s has the form of a mount id.
-func validMountID(s string) bool {
-	if len(s) != mountIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
-}
 
 // markPrefix returns the loginId prefix of a mount's sub accounts.
 func markPrefix(mount string) string { return markTag + mount + "." }
@@ -64,7 +50,7 @@ func markPrefixFor(mark providers.Mark) (string, error) {
 	if mark.Mount == "" {
 		return "", nil
 	}
-	if !validMountID(mark.Mount) {
+	if !providers.ValidMountID(mark.Mount) {
 		return "", fmt.Errorf("mount id %q is not 8 characters of [a-z2-7]", mark.Mount)
 	}
 	return markPrefix(mark.Mount), nil
@@ -74,7 +60,7 @@ func markPrefixFor(mark providers.Mark) (string, error) {
 // has no mark prefix.
 func mountOfLoginID(loginID string) string {
 	rest, ok := strings.CutPrefix(loginID, markTag)
-	if !ok || len(rest) <= mountIDLen || rest[mountIDLen] != '.' || !validMountID(rest[:mountIDLen]) {
+	if !ok || len(rest) <= mountIDLen || rest[mountIDLen] != '.' || !providers.ValidMountID(rest[:mountIDLen]) {
 		return ""
 	}
 	return rest[:mountIDLen]

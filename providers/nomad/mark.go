@@ -22,7 +22,7 @@ import (
 const (
 	markTag    = "mc:"
 	markSep    = ":"
-	mountIDLen = 8
+	mountIDLen = providers.MountIDLen
 	// maxInstanceLen is the longest instance name the plugin allows.
 	maxInstanceLen = 63
 	// maxMarkPrefixLen is the longest mark prefix.
@@ -32,20 +32,6 @@ const (
 // markPrefixLen is the length of the mark prefix of an instance's tokens.
 func markPrefixLen(instance string) int {
 	return len(markTag) + mountIDLen + len(markSep) + len(instance) + len(markSep)
-}
-
-// validMountID reports whether s has the form of a mount id (8
-// characters of [a-z2-7]).
-func validMountID(s string) bool {
-	if len(s) != mountIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
 }
 
 // validInstance reports whether s can be named in a prefix: a non-empty
@@ -71,7 +57,7 @@ func markPrefix(mark providers.Mark) string {
 // checkMark validates a mark for naming tokens of instance.
 func checkMark(mark providers.Mark, instance string) error {
 	switch {
-	case !validMountID(mark.Mount):
+	case !providers.ValidMountID(mark.Mount):
 		return fmt.Errorf("mount id %q is not 8 characters of [a-z2-7]", mark.Mount)
 	case mark.Instance != instance || !validInstance(mark.Instance):
 		return fmt.Errorf("the mark names instance %q, not this instance %q", mark.Instance, instance)
@@ -83,7 +69,7 @@ func checkMark(mark providers.Mark, instance string) error {
 // instance, "" when the name has no such prefix.
 func mountOfName(name, instance string) string {
 	rest, ok := strings.CutPrefix(name, markTag)
-	if !ok || len(rest) <= mountIDLen || !validMountID(rest[:mountIDLen]) {
+	if !ok || len(rest) <= mountIDLen || !providers.ValidMountID(rest[:mountIDLen]) {
 		return ""
 	}
 	if !strings.HasPrefix(rest[mountIDLen:], markSep+instance+markSep) {
