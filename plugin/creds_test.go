@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -183,38 +182,18 @@ func TestCreateInterruptedIsRolledBack(t *testing.T) {
 	e.setup(map[string]any{"parts": 3})
 	// Crash the request right after the first cloud call: no cleanup,
 	// no response, as if the plugin process died.
-	e.cloud.Hook = func(step, _ string) error {
-		if step == "attach-1" {
-			runtime.Goexit()
-		}
-		return nil
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil)
-	}()
-	<-done
+	e.crashIssue()
 	require.Len(t, e.cloud.Objects(), 1, "the crashed create left its principal")
 	require.Equal(t, 1, e.WALCount())
 
 	// Restart, then Vault's rollback manager runs.
-	e.cloud.Hook = nil
 	e.restart()
 	require.NoError(t, e.Rollback())
 	require.Empty(t, e.cloud.Objects())
 	require.Equal(t, 0, e.WALCount())
 
 	// A young entry is left alone by the normal (not immediate) rollback.
-	e.cloud.Hook = func(step, _ string) error {
-		if step == "attach-1" {
-			runtime.Goexit()
-		}
-		return nil
-	}
-	done = make(chan struct{})
-	go func() { defer close(done); _, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil) }()
-	<-done
+	e.crashIssue()
 	_, err := e.B.HandleRequest(context.Background(), &logical.Request{Operation: logical.RollbackOperation, Storage: e.Storage})
 	require.NoError(t, err)
 	require.Equal(t, 1, e.WALCount(), "entries younger than WALRollbackMinAge are kept")

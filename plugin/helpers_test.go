@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -40,4 +41,21 @@ func (e *env) setup(role map[string]any) {
 	e.T.Helper()
 	e.OK(logical.UpdateOperation, "config/memory", map[string]any{"access_key": "root", "secret_key": "s3cr3t-root"})
 	e.OK(logical.UpdateOperation, "roles/memory/r", role)
+}
+
+// crashIssue issues creds/memory/r in a request that dies right after the
+// create's first object (at step "attach-1"), as if the plugin process
+// died there: no clean-up, no response, the WAL entry left behind.
+func (e *env) crashIssue() {
+	e.T.Helper()
+	e.cloud.Hook = func(step, _ string) error {
+		if step == "attach-1" {
+			runtime.Goexit()
+		}
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil) }()
+	<-done
+	e.cloud.Hook = nil
 }

@@ -2,7 +2,6 @@ package plugin_test
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -90,16 +89,7 @@ func TestLiveIndex(t *testing.T) {
 func TestLiveIndexAfterCrash(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{"parts": 2})
-	e.cloud.Hook = func(step, _ string) error {
-		if step == "attach-1" {
-			runtime.Goexit()
-		}
-		return nil
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil) }()
-	<-done
-	e.cloud.Hook = nil
+	e.crashIssue()
 	require.Equal(t, 1, e.WALCount())
 	require.NoError(t, e.Rollback())
 	require.Empty(t, e.cloud.Objects())

@@ -2,7 +2,6 @@ package plugin_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -57,16 +56,7 @@ func TestRollbackMinAgeSetting(t *testing.T) {
 	e.OK(logical.UpdateOperation, "settings", map[string]any{"wal_rollback_min_age": 2})
 
 	// A create that dies after its first object, as if the process died.
-	e.cloud.Hook = func(step, _ string) error {
-		if step == "attach-1" {
-			runtime.Goexit()
-		}
-		return nil
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil) }()
-	<-done
-	e.cloud.Hook = nil
+	e.crashIssue()
 	require.Len(t, e.cloud.Objects(), 1)
 
 	periodic := func() {

@@ -2,7 +2,6 @@ package plugin_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
 
 	"github.com/hashicorp/vault/sdk/logical"
@@ -51,16 +50,7 @@ func TestRevokeRefusesAnotherTarget(t *testing.T) {
 func TestRollbackRefusesAnotherTarget(t *testing.T) {
 	e := newEnv(t)
 	e.setup(map[string]any{"parts": 2})
-	e.cloud.Hook = func(step, _ string) error {
-		if step == "attach-1" {
-			runtime.Goexit()
-		}
-		return nil
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _, _ = e.Do(logical.ReadOperation, "creds/memory/r", nil) }()
-	<-done
-	e.cloud.Hook = nil
+	e.crashIssue()
 	require.Equal(t, 1, e.WALCount())
 
 	e.BadRequest(logical.UpdateOperation, "config/memory", map[string]any{"account": "111111111111"}, "1 in memory account 000000000000")
