@@ -118,24 +118,23 @@ type Vars struct {
 // the credential's address: the pipeline may reach Nomad by another name).
 func (k Kind) vars(data map[string]any, environ map[string]string) (Vars, error) {
 	v := Vars{Set: map[string]string{}}
-	need := func(field string) (string, error) {
-		s, _ := data[field].(string)
-		if s == "" {
-			return "", fmt.Errorf("the data has no %q field (fields: %s); is it a credential of kind %s?", field, fieldList(data), k)
+	// set puts each required field into its variable: pairs are
+	// variable, field, variable, field, ...
+	set := func(pairs ...string) error {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			s, _ := data[pairs[i+1]].(string)
+			if s == "" {
+				return fmt.Errorf("the data has no %q field (fields: %s); is it a credential of kind %s?", pairs[i+1], fieldList(data), k)
+			}
+			v.Set[pairs[i]] = s
 		}
-		return s, nil
+		return nil
 	}
 	switch k {
 	case KindAWS:
-		ak, err := need("access_key")
-		if err != nil {
-			return v, err
+		if err := set(EnvAWSAccessKey, "access_key", EnvAWSSecretKey, "secret_key"); err != nil {
+			return Vars{}, err
 		}
-		sk, err := need("secret_key")
-		if err != nil {
-			return v, err
-		}
-		v.Set[EnvAWSAccessKey], v.Set[EnvAWSSecretKey] = ak, sk
 		if tok, _ := data["session_token"].(string); tok != "" {
 			v.Set[EnvAWSSessionToken] = tok
 		} else {
@@ -148,26 +147,18 @@ func (k Kind) vars(data map[string]any, environ map[string]string) (Vars, error)
 			}
 		}
 	case KindNcloud:
-		ak, err := need("access_key")
-		if err != nil {
-			return v, err
+		if err := set(EnvNcloudAccessKey, "access_key", EnvNcloudSecretKey, "secret_key"); err != nil {
+			return Vars{}, err
 		}
-		sk, err := need("secret_key")
-		if err != nil {
-			return v, err
-		}
-		v.Set[EnvNcloudAccessKey], v.Set[EnvNcloudSecretKey] = ak, sk
 	case KindNomad:
-		tok, err := need("secret_id")
-		if err != nil {
-			return v, err
+		if err := set(EnvNomadToken, "secret_id"); err != nil {
+			return Vars{}, err
 		}
-		v.Set[EnvNomadToken] = tok
 		if addr, _ := data["address"].(string); addr != "" && environ[EnvNomadAddr] == "" {
 			v.Set[EnvNomadAddr] = addr
 		}
 	default:
-		return v, fmt.Errorf("unknown kind %q", k)
+		return Vars{}, fmt.Errorf("unknown kind %q", k)
 	}
 	return v, nil
 }
