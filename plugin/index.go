@@ -146,8 +146,21 @@ func unixOrZero(t time.Time) int64 {
 }
 
 // noteRevokeFailure records in a lease's index entry that its revoke failed.
-// It is bookkeeping for audit: a failure to record is logged, not returned.
 func (b *Backend) noteRevokeFailure(ctx context.Context, s logical.Storage, ld *leaseData, cause error) {
+	b.updateLive(ctx, s, ld, "a failed revoke", func(e *liveEntry) {
+		e.RevokeFailedAt = time.Now().Unix()
+		msg := cause.Error()
+		if len(msg) > 240 {
+			msg = msg[:240]
+		}
+		e.RevokeError = msg
+	})
+}
+
+// updateLive applies change to a lease's index entry, if it has one. It
+// is bookkeeping for listings and audit: a failure to record what (e.g.
+// "a failed revoke") is logged, not returned.
+func (b *Backend) updateLive(ctx context.Context, s logical.Storage, ld *leaseData, what string, change func(*liveEntry)) {
 	if ld.ID == "" {
 		return
 	}
@@ -155,16 +168,11 @@ func (b *Backend) noteRevokeFailure(ctx context.Context, s logical.Storage, ld *
 	key := liveKey(ld.Provider, ld.Role, ld.ID)
 	ok, err := getJSON(ctx, s, key, &e)
 	if err == nil && ok {
-		e.RevokeFailedAt = time.Now().Unix()
-		msg := cause.Error()
-		if len(msg) > 240 {
-			msg = msg[:240]
-		}
-		e.RevokeError = msg
+		change(&e)
 		err = putJSON(ctx, s, key, &e)
 	}
 	if err != nil {
-		b.Logger().Warn("recording a failed revoke in the index of live credentials failed", "provider", ld.Provider, "role", ld.Role, "error", err)
+		b.Logger().Warn("recording "+what+" in the index of live credentials failed", "provider", ld.Provider, "role", ld.Role, "error", err)
 	}
 }
 

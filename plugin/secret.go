@@ -264,20 +264,7 @@ func sameDriver(inst *instance, provider, driver string) error {
 	return nil
 }
 
-// touchLive records a renewed lease's new expiry in its index entry. It is
-// bookkeeping for listings and audit: a failure is logged, not returned.
+// touchLive records a renewed lease's new expiry in its index entry.
 func (b *Backend) touchLive(ctx context.Context, s logical.Storage, ld *leaseData, expire time.Time) {
-	if ld.ID == "" {
-		return
-	}
-	var e liveEntry
-	key := liveKey(ld.Provider, ld.Role, ld.ID)
-	ok, err := getJSON(ctx, s, key, &e)
-	if err == nil && ok {
-		e.ExpireTime = expire.Unix()
-		err = putJSON(ctx, s, key, &e)
-	}
-	if err != nil {
-		b.Logger().Warn("recording a renewed lease's expiry in the index of live credentials failed", "provider", ld.Provider, "role", ld.Role, "error", err)
-	}
+	b.updateLive(ctx, s, ld, "a renewed lease's expiry", func(e *liveEntry) { e.ExpireTime = expire.Unix() })
 }
