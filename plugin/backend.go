@@ -30,6 +30,11 @@ roles/<provider>/<role>. Leases renew and revoke the credentials in the cloud.
 func Factory(reg *providers.Registry) logical.Factory {
 	return func(ctx context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
 		b := New(reg)
+		if conf != nil && conf.System != nil {
+			c := *conf
+			c.System = &cachedSystemView{SystemView: conf.System}
+			conf = &c
+		}
 		if err := b.Setup(ctx, conf); err != nil {
 			return nil, err
 		}

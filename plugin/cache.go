@@ -3,8 +3,10 @@ package plugin
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/vault/sdk/helper/consts"
 	"github.com/hashicorp/vault/sdk/logical"
 )
 
@@ -88,4 +90,61 @@ func (b *Backend) mountTTLs() (def, max time.Duration) {
 		c.def, c.max, c.at = sys.DefaultLeaseTTL(), sys.MaxLeaseTTL(), time.Now()
 	}
 	return c.def, c.max
+}
+
+// replicationCacheFor is how long the replication state and the mount's
+// local flag are reused (a time.Duration; tests shorten it).
+//
+// framework.Backend.HandleRequest asks the system view for both on every
+// request to a path declared with Operations, to refuse writes on a
+// performance standby or secondary (sdk framework/backend.go): for a
+// plugin that is two more gRPC round trips to Vault per issue, which the
+// builtin engines make in process. In Vault (vault/dynamic_system_view.go)
+// the local flag is the mount entry's and the performance-standby bit is
+// fixed when the mount's system view is made; only the cluster's
+// replication state can change under a mount, when an operator changes
+// replication, and the cache follows it within a second. Within that
+// second the plugin's first storage write (the WAL entry, before any cloud
+// call) is the backstop: where writes are not allowed it fails with
+// logical.ErrReadOnly, which Vault forwards like the framework's own
+// refusal (Core.doRouting, vault/request_handling.go).
+var replicationCacheFor atomic.Int64
+
+func init() { replicationCacheFor.Store(int64(time.Second)) }
+
+// cachedSystemView answers ReplicationState and LocalMount from a cache
+// of at most replicationCacheFor each; every other method goes to Vault.
+type cachedSystemView struct {
+	logical.SystemView
+
+	state cachedValue[consts.ReplicationState]
+	local cachedValue[bool]
+}
+
+// ReplicationState implements logical.SystemView.
+func (s *cachedSystemView) ReplicationState() consts.ReplicationState {
+	return s.state.get(s.SystemView.ReplicationState)
+}
+
+// LocalMount implements logical.SystemView.
+func (s *cachedSystemView) LocalMount() bool {
+	return s.local.get(s.SystemView.LocalMount)
+}
+
+// cachedValue is one value of the system view and when it was read.
+type cachedValue[T any] struct {
+	mu sync.Mutex
+	at time.Time
+	v  T
+}
+
+// get returns the cached value, calling read when it is older than
+// replicationCacheFor.
+func (c *cachedValue[T]) get(read func() T) T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || time.Since(c.at) > time.Duration(replicationCacheFor.Load()) {
+		c.v, c.at = read(), time.Now()
+	}
+	return c.v
 }
