@@ -94,7 +94,7 @@ func renderReport(r *results, plotPath string) string {
 	w("\nBoth sides make one Nomad call per issue (`PUT /v1/acl/token`) and per revoke (`DELETE /v1/acl/token/<accessor>`). ")
 	w("The builtin engine builds a new Nomad client, with its own connection pool, for every request, so its calls are unbounded; ")
 	w("this plugin shares one client per provider whose call scheduler starts at its ceiling of 128 requests in flight (Nomad serves ACL calls from memory), ")
-	w("and it writes a WAL entry before the create, the credential's index entry after it, and deletes the WAL entry (its role and the mount's TTLs come from caches), each a round trip through the plugin's gRPC channel to Vault: with 50 requests at once on a small machine that is CPU time the builtin engine does not spend.\n\n")
+	w("and it writes a WAL entry before the create, the credential's index entry after it, and deletes the WAL entry (its role, the mount's TTLs and the replication state the framework checks come from caches), each a round trip through the plugin's gRPC channel to Vault: with 50 requests at once on a small machine that is CPU time the builtin engine does not spend.\n\n")
 	if c := r.CPU; c != nil {
 		cpuSection(&b, c)
 	}
