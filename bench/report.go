@@ -96,7 +96,7 @@ func renderReport(r *results, plotPath string) string {
 	w("this plugin shares one client per provider whose call scheduler starts at its ceiling of 128 requests in flight (Nomad serves ACL calls from memory), ")
 	w("and it writes a WAL entry before the create, the credential's index entry after it, and deletes the WAL entry (its role, the mount's TTLs and the replication state the framework checks come from caches), each a round trip through the plugin's gRPC channel to Vault: with 50 requests at once on a small machine that is CPU time the builtin engine does not spend.\n\n")
 	if c := r.CPU; c != nil {
-		cpuSection(&b, c)
+		cpuSection(&b, c, r.Ratios["nomad_burst_issue"], r.Settings.Runs)
 	}
 
 	w("## Failure cases\n\n")

@@ -175,9 +175,9 @@ func missedSection(b *strings.Builder, r *results) {
 		switch {
 		case strings.HasPrefix(t.Measure, "async revoke -prefix") && strings.HasSuffix(t.Measure, "ours / builtin") && r.Bulk != nil:
 			bk := r.Bulk
-			paras = append(paras, fmt.Sprintf("**%s (%.2f).** The plugin emptied its account in %.1f s, %.2f × the %.0f s that the account's %g requests/s allow for the %d calls the revokes need: no engine can go below that floor. "+
+			paras = append(paras, fmt.Sprintf("**%s (%.2f).** The plugin emptied its account in %.1f s, %.2f × the %.0f s that the account's %g requests/s allow for the %d calls the revokes need: no engine can go below that floor by more than the account bucket's initial burst (%g calls, 1 s). "+
 				"The ratio to the builtin engine then only depends on how slowly the builtin engine goes (%.1f s here): the target of %.2f would need it to take %.0f s or more.",
-				t.Measure, t.Value, bk.Ours.EmptyS, bk.Ours.EmptyS/bk.FloorS, bk.FloorS, bk.RateLimitRPS, bk.CallsNeeded, bk.Builtin.EmptyS, t.Max, bk.FloorS/t.Max))
+				t.Measure, t.Value, bk.Ours.EmptyS, bk.Ours.EmptyS/bk.FloorS, bk.FloorS, bk.RateLimitRPS, bk.CallsNeeded, bk.RateLimitRPS, bk.Builtin.EmptyS, t.Max, bk.FloorS/t.Max))
 		case strings.HasPrefix(t.Measure, "Nomad 50 concurrent issues"):
 			seqB, seqO := medianOf(r.Nomad, modeSequential, "builtin"), medianOf(r.Nomad, modeSequential, "multicloud")
 			paras = append(paras, fmt.Sprintf("**%s (%.2f).** A Nomad token is one cloud call for both engines. The plugin adds, per issue, three writes to Vault's storage — the WAL entry before the create, the index entry, the WAL entry's removal: what lets a crash mid-issue leave nothing behind and `revoke -prefix`, audit and tidy see every credential — and each is a gRPC round trip from the plugin process to Vault, as are the request and its answer; the builtin engine runs inside Vault and writes none. "+
@@ -206,30 +206,42 @@ func medianOf(rows []phaseResult, mode, engine string) float64 {
 }
 
 // cpuSection writes the CPU case's numbers.
-func cpuSection(b *strings.Builder, c *cpuResult) {
+func cpuSection(b *strings.Builder, c *cpuResult, burstRatio float64, runs int) {
 	fmt.Fprintf(b, "CPU per issue, %d bursts of %d Nomad issues per engine (the engines taking turns; CPU time of the Vault process and of the plugin process from `/proc/<pid>/stat`, in 10 ms ticks summed over the bursts; the emulators and the load generator run in the benchmark's own process and are not counted):\n\n", c.Bursts, c.Burst)
 	b.WriteString("| engine | issued (failed) | CPU in Vault per issue | CPU in the plugin per issue | total | burst, median |\n|---|--:|--:|--:|--:|--:|\n")
 	for _, s := range c.Sides {
 		fmt.Fprintf(b, "| %s | %d (%d) | %.2f ms | %.2f ms | %.2f ms | %.1f ms |\n", s.Engine, s.Issued, s.Errors, s.VaultMS, s.PluginMS, s.VaultMS+s.PluginMS, s.BurstMS)
 	}
+	if bi, ours := cpuSides(c); bi != nil && ours != nil && bi.BurstMS > 0 && burstRatio > 0 {
+		fmt.Fprintf(b, "\nThese bursts are the concurrent phases' Nomad issues again, %d per engine instead of one per run: their medians give ours / builtin = %.2f, where the target's measure (the median of %d runs of one burst) gives %.2f. One burst of the builtin engine varies by tens of percent from run to run, so read a Nomad ratio near its target of 1.1 against both.\n", c.Bursts, ours.BurstMS/bi.BurstMS, runs, burstRatio)
+	}
 	b.WriteString("\n")
 }
 
-// cpuText is the CPU case's totals per issue, for the missed Nomad target.
-func cpuText(c *cpuResult) string {
+// cpuSides returns the builtin engine's and this plugin's sides of the CPU
+// case (nil when missing or when nothing was issued).
+func cpuSides(c *cpuResult) (builtin, ours *cpuSide) {
 	if c == nil {
-		return ""
+		return nil, nil
 	}
-	var bi, ours *cpuSide
 	for i := range c.Sides {
 		switch c.Sides[i].Engine {
 		case nomadBuiltin.Name:
-			bi = &c.Sides[i]
+			builtin = &c.Sides[i]
 		case nomadOurs.Name:
 			ours = &c.Sides[i]
 		}
 	}
-	if bi == nil || ours == nil || bi.Issued == 0 || ours.Issued == 0 {
+	if builtin == nil || ours == nil || builtin.Issued == 0 || ours.Issued == 0 {
+		return nil, nil
+	}
+	return builtin, ours
+}
+
+// cpuText is the CPU case's totals per issue, for the missed Nomad target.
+func cpuText(c *cpuResult) string {
+	bi, ours := cpuSides(c)
+	if bi == nil {
 		return ""
 	}
 	return fmt.Sprintf(" (measured: %.2f ms of CPU per issue for the builtin engine, %.2f ms for this plugin, %.2f ms of them in Vault and %.2f ms in the plugin process)",
