@@ -104,10 +104,11 @@ func (b *Backend) mountTTLs() (def, max time.Duration) {
 // fixed when the mount's system view is made; only the cluster's
 // replication state can change under a mount, when an operator changes
 // replication, and the cache follows it within a second. Within that
-// second the plugin's first storage write (the WAL entry, before any cloud
-// call) is the backstop: where writes are not allowed it fails with
-// logical.ErrReadOnly, which Vault forwards like the framework's own
-// refusal (Core.doRouting, vault/request_handling.go).
+// second the plugin's storage writes are the backstop (for a revocable
+// credential the WAL entry, written before the cloud's create): where
+// writes are not allowed they fail with logical.ErrReadOnly, which Vault
+// forwards like the framework's own refusal (Core.doRouting,
+// vault/request_handling.go).
 var replicationCacheFor atomic.Int64
 
 func init() { replicationCacheFor.Store(int64(time.Second)) }
