@@ -213,7 +213,7 @@ func cpuSection(b *strings.Builder, c *cpuResult, burstRatio float64, runs int) 
 		fmt.Fprintf(b, "| %s | %d (%d) | %.2f ms | %.2f ms | %.2f ms | %.1f ms |\n", s.Engine, s.Issued, s.Errors, s.VaultMS, s.PluginMS, s.VaultMS+s.PluginMS, s.BurstMS)
 	}
 	if bi, ours := cpuSides(c); bi != nil && ours != nil && bi.BurstMS > 0 && burstRatio > 0 {
-		fmt.Fprintf(b, "\nThese bursts are the concurrent phases' Nomad issues again, %d per engine instead of one per run: their medians give ours / builtin = %.2f, where the target's measure (the median of %d runs of one burst) gives %.2f. One burst of the builtin engine varies by tens of percent from run to run, so read a Nomad ratio near its target of 1.1 against both.\n", c.Bursts, ours.BurstMS/bi.BurstMS, runs, burstRatio)
+		fmt.Fprintf(b, "\nThese bursts are the concurrent phases' Nomad issues again, %d per engine instead of one per run: their medians give ours / builtin = %.2f, where the target's measure (the median of %d runs of one burst) gives %.2f. One burst of either engine varies by tens of percent from run to run, so read a Nomad ratio near its target of 1.1 against both.\n", c.Bursts, ours.BurstMS/bi.BurstMS, runs, burstRatio)
 	}
 	b.WriteString("\n")
 }

@@ -78,7 +78,7 @@ func TestReplicationStateCache(t *testing.T) {
 		{name: "issues within the window ask at most once", cacheFor: time.Hour, issues: 20, wantLocal: 1},
 		{name: "an expired window asks again", cacheFor: 0, issues: 20, wantState: 20, wantLocal: 20},
 		{name: "a performance standby refuses the issue", cacheFor: 0, state: consts.ReplicationPerformanceStandby, issues: 3, wantState: 3, readOnly: true},
-		{name: "a performance secondary forwards a replicated mount's issue", cacheFor: 0, state: consts.ReplicationPerformanceSecondary, issues: 3, wantState: 3, wantLocal: 3, readOnly: true},
+		{name: "a performance secondary refuses a replicated mount's issue, for Vault to forward", cacheFor: 0, state: consts.ReplicationPerformanceSecondary, issues: 3, wantState: 3, wantLocal: 3, readOnly: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
