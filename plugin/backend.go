@@ -72,7 +72,7 @@ type Backend struct {
 
 	// roles and ttls cache what every issue reads (see cache.go).
 	roles roleCache
-	ttls  mountTTLs
+	ttls  cachedValue[leaseTTLs]
 }
 
 // instance is an open provider with the config it was opened from.

@@ -73,23 +73,16 @@ func (b *Backend) role(ctx context.Context, s logical.Storage, instance, name st
 // own use of the values (the TTL it asks the cloud for) lags by at most this.
 const mountTTLCacheFor = 2 * time.Second
 
-// mountTTLs caches the system view's default and max lease TTLs.
-type mountTTLs struct {
-	mu       sync.Mutex
-	at       time.Time
-	def, max time.Duration
-}
+// leaseTTLs are the mount's default and max lease TTLs.
+type leaseTTLs struct{ def, max time.Duration }
 
 // mountTTLs returns the mount's default and max lease TTLs.
 func (b *Backend) mountTTLs() (def, max time.Duration) {
-	c := &b.ttls
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.at.IsZero() || time.Since(c.at) > mountTTLCacheFor {
+	v := b.ttls.get(mountTTLCacheFor, func() leaseTTLs {
 		sys := b.System()
-		c.def, c.max, c.at = sys.DefaultLeaseTTL(), sys.MaxLeaseTTL(), time.Now()
-	}
-	return c.def, c.max
+		return leaseTTLs{sys.DefaultLeaseTTL(), sys.MaxLeaseTTL()}
+	})
+	return v.def, v.max
 }
 
 // replicationCacheFor is how long the replication state and the mount's
@@ -124,27 +117,26 @@ type cachedSystemView struct {
 
 // ReplicationState implements logical.SystemView.
 func (s *cachedSystemView) ReplicationState() consts.ReplicationState {
-	return s.state.get(s.SystemView.ReplicationState)
+	return s.state.get(time.Duration(replicationCacheFor.Load()), s.SystemView.ReplicationState)
 }
 
 // LocalMount implements logical.SystemView.
 func (s *cachedSystemView) LocalMount() bool {
-	return s.local.get(s.SystemView.LocalMount)
+	return s.local.get(time.Duration(replicationCacheFor.Load()), s.SystemView.LocalMount)
 }
 
-// cachedValue is one value of the system view and when it was read.
+// cachedValue is one value read from Vault and when it was read.
 type cachedValue[T any] struct {
 	mu sync.Mutex
 	at time.Time
 	v  T
 }
 
-// get returns the cached value, calling read when it is older than
-// replicationCacheFor.
-func (c *cachedValue[T]) get(read func() T) T {
+// get returns the cached value, calling read when it is older than maxAge.
+func (c *cachedValue[T]) get(maxAge time.Duration, read func() T) T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.at.IsZero() || time.Since(c.at) > time.Duration(replicationCacheFor.Load()) {
+	if c.at.IsZero() || time.Since(c.at) > maxAge {
 		c.v, c.at = read(), time.Now()
 	}
 	return c.v
