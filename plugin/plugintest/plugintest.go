@@ -236,3 +236,26 @@ func (b *Backend) StorageDump() map[string]string {
 	walk("")
 	return out
 }
+
+// GhostTidied checks audit and tidy on a credential whose object, named
+// name, was deleted in the cloud behind the plugin's back while one other
+// credential of the provider lives: audit/<provider> lists it as the only
+// ghost and holds the other; tidy drops its index entry; the next audit
+// has no ghost and still holds the other; and the lease still revokes.
+func (b *Backend) GhostTidied(provider string, ghost *logical.Secret, name string) {
+	b.T.Helper()
+	audit := b.OK(logical.ReadOperation, "audit/"+provider, nil)
+	ghosts := audit.Data["ghosts"].([]map[string]any)
+	require.Len(b.T, ghosts, 1)
+	require.Contains(b.T, ghosts[0]["reason"], "gone from the cloud")
+	require.Equal(b.T, name, ghosts[0]["objects"].([]map[string]any)[0]["name"])
+	require.Equal(b.T, 1, audit.Data["held"])
+
+	done := b.OK(logical.UpdateOperation, "tidy/"+provider, map[string]any{"dry_run": false})
+	require.Len(b.T, done.Data["dropped_index_entries"], 1)
+	audit = b.OK(logical.ReadOperation, "audit/"+provider, nil)
+	require.Empty(b.T, audit.Data["ghosts"])
+	require.Equal(b.T, 1, audit.Data["held"])
+	_, err := b.Revoke(ghost)
+	require.NoError(b.T, err)
+}
